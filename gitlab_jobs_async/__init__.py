@@ -1,0 +1,88 @@
+"""An async-first SDK for GitLab's CI Jobs API.
+
+Start with :class:`GitLab`; its services ``project_jobs``, ``pipeline_jobs``, ``bridges`` and
+``token_job`` return typed models. A fake GitLab for tests lives in
+:mod:`gitlab_jobs_async.testing`.
+"""
+
+from ._client import GitLab
+from ._config import DEFAULT_TIMEOUT, RetryPolicy
+from ._errors import (
+    APIError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    GitLabError,
+    MethodNotAllowed,
+    NotFound,
+    RateLimited,
+    RequestTimeout,
+    ResponseError,
+    ServerError,
+    TransportError,
+    Unauthorized,
+)
+from ._models import (
+    AgentConfigProject,
+    AllowedAgent,
+    AllowedAgents,
+    AllowedAgentsEnvironment,
+    AllowedAgentsProject,
+    AllowedAgentsUser,
+    Artifact,
+    ArtifactsFile,
+    Bridge,
+    Commit,
+    Job,
+    JobProject,
+    JobStatus,
+    Pipeline,
+    Ref,
+    Runner,
+    RunnerManager,
+    User,
+)
+from ._services import Bridges, PipelineJobs, ProjectJobs, TokenJob
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "APIError",
+    "AgentConfigProject",
+    "AllowedAgent",
+    "AllowedAgents",
+    "AllowedAgentsEnvironment",
+    "AllowedAgentsProject",
+    "AllowedAgentsUser",
+    "Artifact",
+    "ArtifactsFile",
+    "BadRequest",
+    "Bridge",
+    "Bridges",
+    "Commit",
+    "Conflict",
+    "Forbidden",
+    "GitLab",
+    "GitLabError",
+    "Job",
+    "JobProject",
+    "JobStatus",
+    "MethodNotAllowed",
+    "NotFound",
+    "Pipeline",
+    "PipelineJobs",
+    "ProjectJobs",
+    "RateLimited",
+    "Ref",
+    "RequestTimeout",
+    "ResponseError",
+    "RetryPolicy",
+    "Runner",
+    "RunnerManager",
+    "ServerError",
+    "TokenJob",
+    "TransportError",
+    "Unauthorized",
+    "User",
+    "__version__",
+]

@@ -1,0 +1,181 @@
+"""``GitLab``: the client. It owns (or borrows) one aiohttp session and holds the services."""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Self
+
+import aiohttp
+from yarl import URL
+
+from ._config import DEFAULT_TIMEOUT, Credentials, RetryPolicy
+from ._protocol import check_per_page
+from ._services import Bridges, PipelineJobs, ProjectJobs, TokenJob
+from ._transport import Transport
+from ._version import __version__
+
+__all__ = ["GitLab"]
+
+USER_AGENT = f"gitlab-jobs-async/{__version__}"
+
+
+class _State(enum.Enum):
+    UNOPENED = 1  # created, `async with` not entered yet
+    OPENED = 2  # inside `async with`: requests may be sent
+    CLOSED = 3  # closed: cannot be opened again
+
+
+class GitLab:
+    """An async client for GitLab's CI Jobs API.
+
+    Use it as an async context manager; one client per application, shared by all tasks::
+
+        async with GitLab("https://gitlab.example.com", private_token="glpat-...") as gl:
+            job = await gl.project_jobs.get("group/app", 8)
+
+    Args:
+        url: GitLab's address, e.g. ``https://gitlab.example.com`` (``/api/v4`` is added
+            unless already there; a relative URL root such as ``/gitlab`` is kept).
+        private_token: a personal, project or group access token (``PRIVATE-TOKEN``).
+        oauth_token: an OAuth access token (``Authorization: Bearer``).
+        job_token: a CI job token, ``CI_JOB_TOKEN`` (``JOB-TOKEN``).
+            At most one of the three; none for public reads.
+        session: an ``aiohttp.ClientSession`` to borrow; the client never closes it.
+            By default the client creates and closes its own.
+        timeout: request timeouts (default :data:`DEFAULT_TIMEOUT`: all finite).
+        retry: when to retry (default :class:`RetryPolicy`: only what is safe).
+        per_page: default page size of lists, 1–100 (default 100, GitLab's maximum).
+        user_agent: the ``User-Agent`` header (default ``gitlab-jobs-async/<version>``).
+
+    Raises:
+        ValueError: for a malformed URL or more than one token.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        private_token: str | None = None,
+        oauth_token: str | None = None,
+        job_token: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        per_page: int = 100,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        self._base_url = _api_url(url)
+        self._credentials = Credentials.pick(
+            private_token=private_token, oauth_token=oauth_token, job_token=job_token
+        )
+        headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        if self._credentials is not None:
+            headers.update(self._credentials.headers())
+        self._transport = Transport(
+            base_url=self._base_url,
+            headers=headers,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+        )
+        self._borrowed = session
+        self._state = _State.UNOPENED
+        size = check_per_page(per_page)
+        self.project_jobs = ProjectJobs(self._transport, per_page=size)
+        """A project's jobs, logs and job actions."""
+        self.pipeline_jobs = PipelineJobs(self._transport, per_page=size)
+        """A pipeline's jobs."""
+        self.bridges = Bridges(self._transport, per_page=size)
+        """A pipeline's trigger jobs."""
+        self.token_job = TokenJob(self._transport, per_page=size)
+        """The CI job token's own job (needs ``job_token``)."""
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **kwargs: object
+    ) -> GitLab:
+        """Build a client from the environment.
+
+        ``GITLAB_URL`` with ``GITLAB_TOKEN`` (a private token; optional) when ``GITLAB_URL`` is
+        set. Otherwise, inside a CI job, ``CI_API_V4_URL`` or ``CI_SERVER_URL`` with
+        ``GITLAB_TOKEN`` if set, else ``CI_JOB_TOKEN``. A job token is only ever sent to the
+        CI server's own URL. Other keyword arguments go to :class:`GitLab`.
+
+        Raises:
+            ValueError: when no URL is set, naming the variables to set.
+        """
+        env = os.environ if environ is None else environ
+        token = env.get("GITLAB_TOKEN") or None
+        if env.get("GITLAB_URL"):
+            return cls(env["GITLAB_URL"], private_token=token, **kwargs)  # type: ignore[arg-type]
+        ci_url = env.get("CI_API_V4_URL") or env.get("CI_SERVER_URL")
+        if ci_url:
+            if token:
+                return cls(ci_url, private_token=token, **kwargs)  # type: ignore[arg-type]
+            job_token = env.get("CI_JOB_TOKEN") or None
+            return cls(ci_url, job_token=job_token, **kwargs)  # type: ignore[arg-type]
+        raise ValueError(
+            "no GitLab URL in the environment: set GITLAB_URL (and GITLAB_TOKEN), "
+            "or run inside a CI job (CI_SERVER_URL and CI_JOB_TOKEN)"
+        )
+
+    @property
+    def url(self) -> str:
+        """The API base URL requests go to, ending in ``/api/v4/``."""
+        return str(self._base_url)
+
+    def __repr__(self) -> str:
+        auth = self._credentials.kind if self._credentials else "anonymous"
+        return f"<GitLab {self._base_url} auth={auth} {self._state.name.lower()}>"
+
+    async def __aenter__(self) -> Self:
+        if self._state is _State.OPENED:
+            raise RuntimeError("this GitLab client is already open")
+        if self._state is _State.CLOSED:
+            raise RuntimeError(
+                "cannot reopen a GitLab client once it has been closed; create a new one"
+            )
+        if self._borrowed is not None:
+            if self._borrowed.closed:
+                raise RuntimeError("the aiohttp session given to GitLab(session=...) is closed")
+            session = self._borrowed
+        else:
+            session = aiohttp.ClientSession()
+        self._transport.attach(session)
+        self._state = _State.OPENED
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client and its own session (never a borrowed one). Idempotent."""
+        if self._state is _State.OPENED and self._borrowed is None:
+            session = self._transport.session
+            self._transport.attach(None)
+            await session.close()
+        self._transport.attach(None)
+        self._state = _State.CLOSED
+
+
+def _api_url(url: str) -> URL:
+    if not isinstance(url, str):
+        raise TypeError(f"url must be a str, not {type(url).__name__}")
+    parsed = URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"url must be an http(s) URL with a host, got {url!r}")
+    if parsed.user is not None or parsed.password is not None:
+        raise ValueError("url must not carry credentials; pass a token argument instead")
+    if parsed.query_string or parsed.fragment:
+        raise ValueError("url must not have a query or a fragment")
+    path = parsed.path.rstrip("/")
+    if not path.endswith("/api/v4"):
+        path += "/api/v4"
+    return parsed.with_path(path + "/")

@@ -1,0 +1,260 @@
+"""Pure functions for GitLab's HTTP details: no I/O happens here.
+
+Argument checks, path encoding, error-body reading, status-to-exception mapping and
+pagination/rate-limit header parsing live here so they can be tested as tables.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from yarl import URL
+
+from ._errors import (
+    APIError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+)
+from ._models import JobStatus
+
+__all__ = [
+    "check_id",
+    "check_per_page",
+    "encode_project",
+    "error_for",
+    "error_message",
+    "next_cursor",
+    "next_page",
+    "parse_link",
+    "parse_retry_after",
+    "redact_url",
+    "scope_params",
+]
+
+_STATUS_VALUES = frozenset(s.value for s in JobStatus)
+
+
+def check_id(name: str, value: object) -> int:
+    """Return ``value`` if it is a positive ``int``; else raise ``TypeError``/``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return value
+
+
+def encode_project(project: object) -> str:
+    """Return the ``:id`` path segment for a project given by numeric id or full path.
+
+    A full path such as ``group/sub/app`` is percent-encoded with ``/`` as ``%2F``: GitLab's
+    route for ``:id`` is one path segment, so an unencoded ``/`` misses every route
+    (SERVER-BEHAVIOUR.md §1, §10 item 1).
+    """
+    if isinstance(project, bool) or not isinstance(project, int | str):
+        raise TypeError(f"project must be an int id or a str path, not {type(project).__name__}")
+    if isinstance(project, int):
+        return str(check_id("project", project))
+    if not project or project.strip() != project:
+        raise ValueError(f"project path must be non-empty, without surrounding spaces: {project!r}")
+    if project.isdigit():
+        return str(check_id("project", int(project)))
+    parts = project.split("/")
+    if any(not part for part in parts):
+        raise ValueError(f"project path has an empty segment: {project!r}")
+    return quote(project, safe="")
+
+
+def check_per_page(per_page: object) -> int:
+    """Return ``per_page`` if it is an int from 1 to 100 (GitLab clamps larger values silently)."""
+    value = check_id("per_page", per_page)
+    if value > 100:
+        raise ValueError(f"per_page must be at most 100 (GitLab's maximum), got {value}")
+    return value
+
+
+def scope_params(scope: str | Iterable[str] | None) -> list[tuple[str, str]]:
+    """Turn a status or a collection of statuses into GitLab's repeated ``scope[]`` parameters."""
+    if scope is None:
+        return []
+    values = [scope] if isinstance(scope, str) else list(scope)
+    params: list[tuple[str, str]] = []
+    for value in values:
+        if not isinstance(value, str):
+            raise TypeError(f"scope values must be job statuses (str), not {type(value).__name__}")
+        text = str(value.value) if isinstance(value, JobStatus) else value
+        if text not in _STATUS_VALUES:
+            raise ValueError(
+                f"scope {text!r} is not a job status; valid: {', '.join(sorted(_STATUS_VALUES))}"
+            )
+        params.append(("scope[]", text))
+    return params
+
+
+_SECRET_PARAMS = frozenset({"private_token", "job_token", "access_token", "token"})
+
+
+def redact_url(url: URL) -> str:
+    """Render ``url`` without user info or token-bearing query parameters."""
+    clean = url.with_user(None).with_password(None) if url.is_absolute() else url
+    if any(key.lower() in _SECRET_PARAMS for key in clean.query):
+        clean = clean.with_query(
+            [(k, "REDACTED" if k.lower() in _SECRET_PARAMS else v) for k, v in clean.query.items()]
+        )
+    return str(clean)
+
+
+def error_message(body: bytes, content_type: str | None = None) -> str:
+    """Read GitLab's wording of an error from any of its error-body shapes (§8).
+
+    ``{"message": "..."}``, ``{"message": {"field": ["..."]}}``, ``{"message": {"error": "..."}}``,
+    ``{"error": "..."}`` (optionally with ``error_description``) and plain text all give a
+    readable one-line message.
+    """
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        data: Any = json.loads(text) if text else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        if "message" in data:
+            return _flatten(data["message"])
+        if "error" in data:
+            message = _flatten(data["error"])
+            description = data.get("error_description")
+            if isinstance(description, str) and description:
+                message = f"{message}: {description}"
+            return message
+    if data is not None and not isinstance(data, str | int | float | bool):
+        return _flatten(data)
+    first = text.splitlines()[0] if text else ""
+    return first[:300] if first else "(empty body)"
+
+
+def _flatten(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        if set(value) == {"error"}:
+            return _flatten(value["error"])
+        return "; ".join(f"{key} {_flatten(inner)}" for key, inner in value.items())
+    if isinstance(value, list):
+        return ", ".join(_flatten(item) for item in value)
+    return json.dumps(value)
+
+
+_ERROR_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    409: Conflict,
+    429: RateLimited,
+}
+
+
+def error_for(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    method: str,
+    url: str,
+    now: datetime | None = None,
+) -> APIError:
+    """Build the exception for an error response (the caller raises it)."""
+    message = error_message(body, headers.get("Content-Type"))
+    request_id = headers.get("X-Request-Id") or None
+    if status == 429:
+        return RateLimited(
+            message,
+            status=status,
+            method=method,
+            url=url,
+            request_id=request_id,
+            retry_after=parse_retry_after(headers, now=now),
+        )
+    cls = _ERROR_CLASSES.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else APIError
+    return cls(message, status=status, method=method, url=url, request_id=request_id)
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
+    """Seconds to wait, from ``Retry-After`` (seconds or HTTP-date), else ``RateLimit-Reset``."""
+    now = now or datetime.now(UTC)
+    value = (headers.get("Retry-After") or "").strip()
+    if value:
+        if re.fullmatch(r"\d+(\.\d+)?", value):
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return max(0.0, (when - now).total_seconds())
+    reset = (headers.get("RateLimit-Reset") or "").strip()
+    if reset.isdigit():
+        return max(0.0, float(reset) - now.timestamp())
+    return None
+
+
+_LINK_RE = re.compile(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)')
+_REL_RE = re.compile(r'rel\s*=\s*"?([^";,]+)"?')
+
+
+def parse_link(value: str | None) -> dict[str, URL]:
+    """Parse a ``Link`` header into ``{rel: URL}``."""
+    links: dict[str, URL] = {}
+    if not value:
+        return links
+    for match in _LINK_RE.finditer(value):
+        rel = _REL_RE.search(match.group(2))
+        if rel:
+            for name in rel.group(1).split():
+                links[name] = URL(match.group(1))
+    return links
+
+
+def next_page(headers: Mapping[str, str]) -> int | None:
+    """The next offset page number, or ``None`` on the last page.
+
+    GitLab sends ``X-Next-Page`` as an *empty string* on the last page (§5.1); when the header
+    is missing altogether the ``Link rel="next"`` query is read instead. Only the page number is
+    taken from either, never a host (§10 item 5).
+    """
+    if "X-Next-Page" in headers:
+        value = headers["X-Next-Page"].strip()
+        if not value:
+            return None
+        if not value.isdigit():
+            raise ValueError(f"X-Next-Page is not a page number: {value[:40]!r}")
+        return int(value)
+    link = parse_link(headers.get("Link")).get("next")
+    if link is not None:
+        page = link.query.get("page", "")
+        if page.isdigit():
+            return int(page)
+    return None
+
+
+def next_cursor(headers: Mapping[str, str]) -> str | None:
+    """The next keyset cursor, from ``Link rel="next"``; ``None`` on the last page (§5.3)."""
+    link = parse_link(headers.get("Link")).get("next")
+    if link is None:
+        return None
+    return link.query.get("cursor") or None

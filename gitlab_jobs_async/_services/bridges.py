@@ -1,0 +1,30 @@
+"""``Bridges``: the trigger jobs of one pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from .._models import Bridge
+from .._protocol import check_id, encode_project
+from ._base import Scope, Service
+
+__all__ = ["Bridges"]
+
+
+class Bridges(Service):
+    """``/projects/:id/pipelines/:pipeline_id/bridges`` (reached as ``gl.bridges``)."""
+
+    def list(
+        self,
+        project: int | str,
+        pipeline_id: int,
+        *,
+        scope: Scope = None,
+        per_page: int | None = None,
+    ) -> AsyncIterator[Bridge]:
+        """The pipeline's trigger jobs, newest first, each with its ``downstream_pipeline``."""
+        path = (
+            f"projects/{encode_project(project)}/pipelines/"
+            f"{check_id('pipeline_id', pipeline_id)}/bridges"
+        )
+        return self._iter(path, Bridge, scope=scope, per_page=per_page)

@@ -1,0 +1,135 @@
+"""``ProjectJobs``: a project's jobs, their logs and the job actions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from .._models import Bridge, Job
+from .._pagination import Pagination
+from .._protocol import check_id, encode_project
+from ._base import Scope, Service, structure
+
+__all__ = ["ProjectJobs"]
+
+DEFAULT_CHUNK_SIZE = 64 * 1024
+
+
+class ProjectJobs(Service):
+    """The jobs of one project: ``/projects/:id/jobs`` (reached as ``gl.project_jobs``).
+
+    ``project`` is everywhere a numeric id or a full path such as ``"group/sub/app"``.
+    """
+
+    @staticmethod
+    def _path(project: int | str, job_id: int | None = None, action: str = "") -> str:
+        path = f"projects/{encode_project(project)}/jobs"
+        if job_id is not None:
+            path += f"/{check_id('job_id', job_id)}"
+        return f"{path}/{action}" if action else path
+
+    def list(
+        self,
+        project: int | str,
+        *,
+        scope: Scope = None,
+        per_page: int | None = None,
+        pagination: Pagination = "offset",
+    ) -> AsyncIterator[Job]:
+        """Every job of the project, newest first, each exactly once.
+
+        Retried attempts are included (GitLab lists every attempt here).
+
+        Args:
+            project: numeric id or full path.
+            scope: a status or statuses to keep (``"failed"``, ``[JobStatus.RUNNING, ...]``).
+            per_page: page size, 1–100 (default: the client's ``per_page``).
+            pagination: ``"offset"`` (default) or ``"keyset"`` (cursor-based; GitLab's advice
+                for deep lists).
+
+        Raises:
+            ValueError, TypeError: for bad arguments, before any request.
+        """
+        return self._iter(
+            self._path(project), Job, scope=scope, per_page=per_page, pagination=pagination
+        )
+
+    async def get(self, project: int | str, job_id: int) -> Job:
+        """One job. A bridge's id gives :class:`~gitlab_jobs_async.NotFound`, as in GitLab."""
+        return await self._get(self._path(project, job_id), Job)
+
+    def trace(
+        self, project: int | str, job_id: int, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> AsyncIterator[bytes]:
+        """The job's log as raw ``bytes`` chunks, as they arrive; never the whole log at once.
+
+        GitLab sends the whole current log every time (a running job's partial log; an empty
+        body when there is none). Leave the loop early and the connection is released.
+        """
+        path = self._path(project, job_id, "trace")
+        check_id("chunk_size", chunk_size)
+        return self._chunks(path, chunk_size)
+
+    async def _chunks(self, path: str, chunk_size: int) -> AsyncIterator[bytes]:
+        async with self._transport.stream("GET", path) as response:
+            async for chunk in response.content.iter_chunked(chunk_size):
+                yield chunk
+
+    async def cancel(self, project: int | str, job_id: int, *, force: bool = False) -> Job:
+        """Cancel a job and return it.
+
+        GitLab never refuses on state: a finished job comes back unchanged, and a running job
+        may come back as ``canceling``. ``force=True`` (maintainers) completes a ``canceling`` job.
+        """
+        if not isinstance(force, bool):
+            raise TypeError(f"force must be a bool, not {type(force).__name__}")
+        body = {"force": True} if force else None
+        return await self._post(self._path(project, job_id, "cancel"), Job, body)
+
+    async def retry(self, project: int | str, job_id: int) -> Job:
+        """Retry a finished job and return the **new** job, which has a new id."""
+        return await self._post(self._path(project, job_id, "retry"), Job)
+
+    async def erase(self, project: int | str, job_id: int) -> Job:
+        """Erase a finished job's log and artifacts and return the job."""
+        return await self._post(self._path(project, job_id, "erase"), Job)
+
+    async def play(
+        self,
+        project: int | str,
+        job_id: int,
+        *,
+        variables: Mapping[str, str] | None = None,
+    ) -> Job | Bridge:
+        """Start a manual or delayed job, optionally with job variables.
+
+        Returns a :class:`Job`, or a :class:`Bridge` when the job is a trigger job.
+        """
+        path = self._path(project, job_id, "play")
+        body: dict[str, Any] | None = None
+        if variables is not None:
+            body = {"job_variables_attributes": _variables(variables)}
+        response = await self._transport.request("POST", path, json_body=body)
+        data = response.json()
+        cls: type[Job | Bridge] = (
+            Bridge if isinstance(data, dict) and "downstream_pipeline" in data else Job
+        )
+        return structure(response, data, cls)
+
+    async def _post(self, path: str, cls: type[Job], body: Any = None) -> Job:
+        response = await self._transport.request("POST", path, json_body=body)
+        return structure(response, response.json(), cls)
+
+
+def _variables(variables: object) -> list[dict[str, str]]:
+    """Check ``variables`` at run time (callers may be untyped) and shape them for GitLab."""
+    if not isinstance(variables, Mapping):
+        raise TypeError(f"variables must map str to str, not be a {type(variables).__name__}")
+    result = []
+    for key, value in variables.items():
+        if not (isinstance(key, str) and isinstance(value, str)):
+            raise TypeError(f"variable {key!r}: keys and values must be str")
+        if not key:
+            raise ValueError("variable names must not be empty")
+        result.append({"key": key, "value": value})
+    return result
