@@ -46,7 +46,6 @@ from ._services import Bridges, PipelineJobs, ProjectJobs, TokenJob
 from ._version import __version__
 
 __all__ = [
-    "DEFAULT_TIMEOUT",
     "APIError",
     "AgentConfigProject",
     "AllowedAgent",
@@ -61,6 +60,7 @@ __all__ = [
     "Bridges",
     "Commit",
     "Conflict",
+    "DEFAULT_TIMEOUT",
     "Forbidden",
     "GitLab",
     "GitLabError",

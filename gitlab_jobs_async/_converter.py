@@ -7,6 +7,7 @@
   taken as UTC (GitLab.com's instance time zone).
 * ``str``, ``int``, ``float``, ``bool``: strict, so ``"false"`` never becomes ``True`` and a
   wrong shape is reported instead of coerced; an ``int`` is accepted where a ``float`` is expected.
+* ``tuple[X, ...]``: from a JSON array only, so a string is never split into characters.
 * ``JobStatus | str``: open enum, a known status becomes the member, an unknown one stays a ``str``.
 * attrs classes: unknown keys are ignored (GitLab adds fields often), a missing optional key
   and an explicit ``null`` both become ``None``.
@@ -17,10 +18,12 @@ Errors come out as cattrs' ``ClassValidationError``; :func:`structure` turns the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
 import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.preconf.json import JsonConverter
 from cattrs.preconf.json import make_converter as make_json_converter
 
@@ -58,6 +61,22 @@ def _structure_status(value: Any, _: type) -> JobStatus | str:
         return value
 
 
+def _is_homogenous_tuple(t: Any) -> bool:
+    args = get_args(t)
+    return get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _array_only(t: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    inner = homogenous_tuple_structure_factory(t, conv)
+
+    def hook(value: Any, type_: Any) -> Any:
+        if not isinstance(value, list):
+            raise TypeError(f"expected a JSON array, got {type(value).__name__}")
+        return inner(value, type_)
+
+    return hook
+
+
 def make_converter() -> JsonConverter:
     """Build a converter holding every rule of this module's docstring."""
     conv = make_json_converter()
@@ -66,6 +85,7 @@ def make_converter() -> JsonConverter:
     conv.register_structure_hook(int, _strict(int, int))
     conv.register_structure_hook(float, _strict(float, int, float))
     conv.register_structure_hook(bool, _strict(bool, bool))
+    conv.register_structure_hook_factory(_is_homogenous_tuple, _array_only)
     # A predicate hook: cattrs' union passthrough would otherwise take ``JobStatus | str``.
     conv.register_structure_hook_func(lambda t: t == JobStatus | str, _structure_status)
     conv.register_structure_hook_func(

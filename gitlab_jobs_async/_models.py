@@ -294,6 +294,7 @@ class AllowedAgentsUser:
     """The user the job runs as, with their roles in the project."""
 
     id: int
+    name: str | None = None
     username: str | None = None
     roles_in_project: tuple[str, ...] = ()
 
