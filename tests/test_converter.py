@@ -6,6 +6,7 @@ import copy
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import cattrs
 import pytest
@@ -16,8 +17,9 @@ from gitlab_jobs_async._converter import converter, make_converter, structure_er
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def load(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text())
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return data
 
 
 def test_documented_job_example():
@@ -71,7 +73,7 @@ def test_unknown_status_failure_reason_and_keys():
 
 
 @pytest.mark.parametrize("status", list(JobStatus))
-def test_every_known_status_is_the_enum(status):
+def test_every_known_status_is_the_enum(status: JobStatus) -> None:
     """Each of the 13 statuses becomes its JobStatus member, equal to its string."""
     data = load("job_failed.json") | {"status": status.value}
     job = converter.structure(data, Job)
