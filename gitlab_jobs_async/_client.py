@@ -12,7 +12,7 @@ import aiohttp
 from yarl import URL
 
 from ._config import DEFAULT_TIMEOUT, Credentials, RetryPolicy
-from ._protocol import check_per_page
+from ._protocol import check_id, check_per_page
 from ._services import Bridges, PipelineJobs, ProjectJobs, TokenJob
 from ._transport import Transport
 from ._version import __version__
@@ -48,6 +48,8 @@ class GitLab:
         timeout: request timeouts (default :data:`DEFAULT_TIMEOUT`: all finite).
         retry: when to retry (default :class:`RetryPolicy`: only what is safe).
         per_page: default page size of lists, 1–100 (default 100, GitLab's maximum).
+        max_concurrency: the client-wide budget of requests on the wire at once, shared by
+            every list and call (default 8); also each list's default page concurrency.
         user_agent: the ``User-Agent`` header (default ``gitlab-jobs-async/<version>``).
 
     Raises:
@@ -65,6 +67,7 @@ class GitLab:
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         per_page: int = 100,
+        max_concurrency: int = 8,
         user_agent: str = USER_AGENT,
     ) -> None:
         self._base_url = _api_url(url)
@@ -79,6 +82,7 @@ class GitLab:
             headers=headers,
             timeout=timeout,
             retry=retry or RetryPolicy(),
+            max_concurrency=check_id("max_concurrency", max_concurrency),
         )
         self._borrowed = session
         self._state = _State.UNOPENED

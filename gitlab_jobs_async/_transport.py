@@ -73,8 +73,13 @@ class Transport:
         headers: Mapping[str, str],
         timeout: aiohttp.ClientTimeout,
         retry: RetryPolicy,
+        max_concurrency: int,
     ) -> None:
         self.base_url = base_url
+        self.max_concurrency = max_concurrency
+        # One budget for the whole client: every request, from every list and task, holds a
+        # slot while it is on the wire, so many lists at once cannot open many x N connections.
+        self._budget = asyncio.Semaphore(max_concurrency)
         self._headers = dict(headers)
         self._timeout = timeout
         self._stream_timeout = attrs.evolve(timeout, total=None)
@@ -116,7 +121,8 @@ class Transport:
         while True:
             attempt += 1
             try:
-                return await self._send_once(method, url, json_body)
+                async with self._budget:
+                    return await self._send_once(method, url, json_body)
             except (APIError, TransportError) as exc:
                 delay = self._retry_delay(method, exc, attempt)
                 if delay is None:
@@ -208,24 +214,32 @@ class Transport:
     async def stream(
         self, method: str, path: str, *, params: Params = ()
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Open a response whose body the caller reads in chunks; always released on exit."""
+        """Open a response whose body the caller reads in chunks; always released on exit.
+
+        The client's budget is held until the response headers arrive, not while the caller
+        reads the body at its own pace (a slow consumer must not starve every other request).
+        """
         url = self.url(path)
         if params:
             url = url.extend_query(list(params))
         shown = redact_url(url)
         try:
-            async with self.session.request(
-                method,
-                url,
-                headers=self._headers,
-                timeout=self._stream_timeout,
-                allow_redirects=False,
-            ) as resp:
+            async with self._budget:
+                resp = await self.session.request(
+                    method,
+                    url,
+                    headers=self._headers,
+                    timeout=self._stream_timeout,
+                    allow_redirects=False,
+                )
+            try:
                 log.debug("%s %s -> %d (streamed)", method, shown, resp.status)
                 if not 200 <= resp.status < 300:
                     body = await resp.read()
                     raise error_for(resp.status, resp.headers, body, method=method, url=shown)
                 yield resp
+            finally:
+                resp.release()
         except TimeoutError as exc:
             raise RequestTimeout("GitLab did not answer in time", method=method, url=shown) from exc
         except aiohttp.ClientError as exc:

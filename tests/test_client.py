@@ -258,7 +258,8 @@ async def test_list_without_pagination_headers_reads_until_short_page():
 
     async with serve(page) as (url, seen), GitLab(url) as gl:
         ids = [j.id async for j in gl.project_jobs.list(1, per_page=2)]
-    assert ids == [9, 8, 7, 6, 5] and len(seen) == 3
+    assert ids == [9, 8, 7, 6, 5]
+    assert {"1", "2", "3"} <= {r.query["page"] for r in seen}
 
 
 async def test_redirect_to_other_host_is_not_followed():

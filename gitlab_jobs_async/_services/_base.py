@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
+from datetime import datetime
 from typing import Any, TypeVar
 
 from .._converter import converter, structure_error_text
 from .._errors import ResponseError
-from .._pagination import Pagination, iter_items
-from .._protocol import check_per_page, scope_params
+from .._pagination import ListOptions, Pagination, iter_items
+from .._protocol import check_id, check_per_page, scope_params
 from .._transport import Params, Response, Transport
 
-__all__ = ["Service", "Scope"]
+__all__ = ["Scope", "Service", "structure"]
 
 T = TypeVar("T")
 
@@ -34,28 +35,56 @@ class Service:
         response = await self._transport.request("GET", path)
         return structure(response, response.json(), cls)
 
+    def _options(
+        self,
+        *,
+        per_page: int | None,
+        concurrency: int | None,
+        pagination: Pagination = "offset",
+        keyset_capable: bool = False,
+        max_items: int | None = None,
+        created_after: datetime | None = None,
+    ) -> ListOptions:
+        """Check list arguments (at call time, before any request) and bundle them."""
+        if pagination not in ("offset", "keyset"):
+            raise ValueError(f"pagination must be 'offset' or 'keyset', not {pagination!r}")
+        if max_items is not None:
+            check_id("max_items", max_items)
+        if created_after is not None:
+            if not isinstance(created_after, datetime):
+                raise TypeError(
+                    f"created_after must be a datetime, not {type(created_after).__name__}"
+                )
+            if created_after.tzinfo is None:
+                raise ValueError("created_after must be timezone-aware (e.g. tzinfo=UTC)")
+        return ListOptions(
+            per_page=check_per_page(self._per_page if per_page is None else per_page),
+            concurrency=check_id(
+                "concurrency",
+                self._transport.max_concurrency if concurrency is None else concurrency,
+            ),
+            pagination=pagination,
+            keyset_capable=keyset_capable,
+            max_items=max_items,
+            created_after=created_after,
+        )
+
     def _iter(
         self,
         path: str,
         cls: type[T],
+        options: ListOptions,
         *,
         params: Params = (),
         scope: Scope = None,
-        per_page: int | None,
-        pagination: Pagination = "offset",
-    ) -> AsyncIterator[T]:
-        # Arguments are checked here, when list() is called, not at the first iteration.
-        query = [*params, *scope_params(scope)]
-        size = check_per_page(self._per_page if per_page is None else per_page)
-        if pagination not in ("offset", "keyset"):
-            raise ValueError(f"pagination must be 'offset' or 'keyset', not {pagination!r}")
-        return _structured(iter_items(self._transport, path, query, per_page=size,
-                                      pagination=pagination), cls)
+    ) -> AsyncGenerator[T, None]:
+        query = [*params, *scope_params(scope)]  # checked now, not at the first iteration
+        return _structured(iter_items(self._transport, path, query, options), cls)
 
 
 async def _structured(
     items: AsyncGenerator[tuple[Response, dict[str, Any]], None], cls: type[T]
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     async with aclosing(items):
         async for response, item in items:
             yield structure(response, item, cls)
@@ -72,3 +101,5 @@ def structure(response: Response, data: Any, cls: type[T]) -> T:
             method=response.method,
             url=response.url,
         ) from exc
+
+

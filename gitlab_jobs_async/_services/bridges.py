@@ -21,10 +21,12 @@ class Bridges(Service):
         *,
         scope: Scope = None,
         per_page: int | None = None,
+        concurrency: int | None = None,
     ) -> AsyncIterator[Bridge]:
         """The pipeline's trigger jobs, newest first, each with its ``downstream_pipeline``."""
         path = (
             f"projects/{encode_project(project)}/pipelines/"
             f"{check_id('pipeline_id', pipeline_id)}/bridges"
         )
-        return self._iter(path, Bridge, scope=scope, per_page=per_page)
+        options = self._options(per_page=per_page, concurrency=concurrency)
+        return self._iter(path, Bridge, options, scope=scope)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from functools import partial
 
+from .._merge import merge
 from .._models import Job
-from .._protocol import check_id, encode_project
+from .._protocol import check_id, encode_project, scope_params
 from ._base import Scope, Service
 
 __all__ = ["PipelineJobs"]
@@ -13,6 +15,13 @@ __all__ = ["PipelineJobs"]
 
 class PipelineJobs(Service):
     """``/projects/:id/pipelines/:pipeline_id/jobs`` (reached as ``gl.pipeline_jobs``)."""
+
+    @staticmethod
+    def _path(project: int | str, pipeline_id: int) -> str:
+        return (
+            f"projects/{encode_project(project)}/pipelines/"
+            f"{check_id('pipeline_id', pipeline_id)}/jobs"
+        )
 
     def list(
         self,
@@ -22,6 +31,8 @@ class PipelineJobs(Service):
         scope: Scope = None,
         include_retried: bool = False,
         per_page: int | None = None,
+        concurrency: int | None = None,
+        max_items: int | None = None,
     ) -> AsyncIterator[Job]:
         """The pipeline's jobs (not its bridges), newest first, each exactly once.
 
@@ -30,13 +41,45 @@ class PipelineJobs(Service):
             pipeline_id: the pipeline's id (not its iid).
             scope: a status or statuses to keep.
             include_retried: also list the earlier attempts of retried jobs.
-            per_page: page size, 1–100 (default: the client's ``per_page``).
+            per_page: page size, 1–100 (default: the client's ``per_page``, 100).
+            concurrency: pages in flight at once (default: the client's ``max_concurrency``).
+            max_items: stop after this many jobs.
         """
-        if not isinstance(include_retried, bool):
-            raise TypeError(f"include_retried must be a bool, not {type(include_retried).__name__}")
-        path = (
-            f"projects/{encode_project(project)}/pipelines/"
-            f"{check_id('pipeline_id', pipeline_id)}/jobs"
+        options = self._options(per_page=per_page, concurrency=concurrency, max_items=max_items)
+        return self._iter(
+            self._path(project, pipeline_id),
+            Job,
+            options,
+            params=_retried(include_retried),
+            scope=scope,
         )
-        params = [("include_retried", "true")] if include_retried else []
-        return self._iter(path, Job, params=params, scope=scope, per_page=per_page)
+
+    def list_many(
+        self,
+        pipelines: Iterable[tuple[int | str, int]],
+        *,
+        scope: Scope = None,
+        include_retried: bool = False,
+        per_page: int | None = None,
+        concurrency: int | None = None,
+    ) -> AsyncIterator[tuple[tuple[int | str, int], Job]]:
+        """The jobs of many ``(project, pipeline_id)`` pairs as one stream, as they arrive.
+
+        All lists run at once within the client's request budget; the first to fail stops
+        the stream with its error.
+        """
+        options = self._options(per_page=per_page, concurrency=concurrency)
+        params = [*_retried(include_retried), *scope_params(scope)]
+        sources = [
+            ((project, pipeline_id), partial(
+                self._iter, self._path(project, pipeline_id), Job, options, params=params
+            ))
+            for project, pipeline_id in pipelines
+        ]
+        return merge(sources)
+
+
+def _retried(include_retried: bool) -> list[tuple[str, str]]:
+    if not isinstance(include_retried, bool):
+        raise TypeError(f"include_retried must be a bool, not {type(include_retried).__name__}")
+    return [("include_retried", "true")] if include_retried else []

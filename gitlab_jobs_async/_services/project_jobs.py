@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import datetime
+from functools import partial
 from typing import Any
 
+from .._merge import merge
 from .._models import Bridge, Job
 from .._pagination import Pagination
-from .._protocol import check_id, encode_project
+from .._protocol import check_id, encode_project, scope_params
 from ._base import Scope, Service, structure
 
 __all__ = ["ProjectJobs"]
@@ -34,25 +37,73 @@ class ProjectJobs(Service):
         *,
         scope: Scope = None,
         per_page: int | None = None,
+        concurrency: int | None = None,
         pagination: Pagination = "offset",
+        max_items: int | None = None,
+        created_after: datetime | None = None,
     ) -> AsyncIterator[Job]:
         """Every job of the project, newest first, each exactly once.
 
-        Retried attempts are included (GitLab lists every attempt here).
+        Retried attempts are included (GitLab lists every attempt here). Pages are fetched
+        ahead of the consumer, concurrently; leaving the loop early cancels them.
 
         Args:
             project: numeric id or full path.
             scope: a status or statuses to keep (``"failed"``, ``[JobStatus.RUNNING, ...]``).
-            per_page: page size, 1–100 (default: the client's ``per_page``).
-            pagination: ``"offset"`` (default) or ``"keyset"`` (cursor-based; GitLab's advice
-                for deep lists).
+            per_page: page size, 1–100 (default: the client's ``per_page``, 100).
+            concurrency: pages in flight at once for this list (default: the client's
+                ``max_concurrency``, 8); all requests also share the client's budget.
+            pagination: ``"offset"`` (default, concurrent) or ``"keyset"`` (cursor-based,
+                sequential with read-ahead). An offset walk that meets GitLab's 50,000-offset
+                cap continues in keyset mode by itself.
+            max_items: stop after this many jobs.
+            created_after: stop at the first job created before this aware datetime.
 
         Raises:
             ValueError, TypeError: for bad arguments, before any request.
         """
-        return self._iter(
-            self._path(project), Job, scope=scope, per_page=per_page, pagination=pagination
+        options = self._options(
+            per_page=per_page,
+            concurrency=concurrency,
+            pagination=pagination,
+            keyset_capable=True,
+            max_items=max_items,
+            created_after=created_after,
         )
+        return self._iter(self._path(project), Job, options, scope=scope)
+
+    def list_many(
+        self,
+        projects: Iterable[int | str],
+        *,
+        scope: Scope = None,
+        per_page: int | None = None,
+        concurrency: int | None = None,
+        max_items: int | None = None,
+        created_after: datetime | None = None,
+    ) -> AsyncIterator[tuple[int | str, Job]]:
+        """The jobs of many projects as one stream of ``(project, job)``, as they arrive.
+
+        Every project's list runs at once, all within the client's request budget, so a
+        group-wide audit is bounded by the network, not by one list after another. Each
+        project's jobs come newest first; projects interleave. ``max_items`` and
+        ``created_after`` apply per project. The first list to fail stops the stream with
+        its error.
+        """
+        keys = list(projects)
+        options = self._options(
+            per_page=per_page,
+            concurrency=concurrency,
+            keyset_capable=True,
+            max_items=max_items,
+            created_after=created_after,
+        )
+        scopes = scope_params(scope)  # checked once, now
+        sources = [
+            (key, partial(self._iter, self._path(key), Job, options, params=scopes))
+            for key in keys
+        ]
+        return merge(sources)
 
     async def get(self, project: int | str, job_id: int) -> Job:
         """One job. A bridge's id gives :class:`~gitlab_jobs_async.NotFound`, as in GitLab."""
