@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ def world(fake: FakeGitLab) -> World:
     return seed(fake)
 
 
-async def call(world: World, **auth: str) -> APIError:
+async def call(world: World, **auth: Any) -> APIError:
     async with GitLab(world.fake.url, **auth) as gl:
         with pytest.raises(APIError) as info:
             await gl.project_jobs.get(PROJECT, world.jobs["build"].id)

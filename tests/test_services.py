@@ -75,8 +75,10 @@ async def test_list_project_jobs_every_job_once(gl, world):
     expected = sorted((j.id for j in world.jobs.values()), reverse=True)
     assert [j.id for j in jobs] == expected
     pages = [r for r in world.fake.requests if r.path.endswith("/jobs")]
-    assert len(pages) == 3
-    assert ("per_page", "2") in pages[0].query
+    assert all(("per_page", "2") in r.query for r in pages)
+    numbers = [int(r.param("page") or 0) for r in pages]
+    assert numbers[0] == 1 and {1, 2, 3} <= set(numbers)
+    assert len(numbers) == len(set(numbers))  # no page twice; extra ones are speculative
 
 
 async def test_list_keyset_matches_offset(gl, world):
@@ -105,7 +107,7 @@ async def test_bad_list_arguments_fail_before_any_request(gl, world):
     with pytest.raises(ValueError, match="per_page"):
         gl.project_jobs.list(PROJECT, per_page=500)
     with pytest.raises(ValueError, match="pagination"):
-        gl.project_jobs.list(PROJECT, pagination="cursor")  # type: ignore[arg-type]
+        gl.project_jobs.list(PROJECT, pagination="cursor")
     with pytest.raises(ValueError, match="project"):
         gl.project_jobs.list("")
     with pytest.raises(TypeError, match="job_id"):
@@ -113,14 +115,14 @@ async def test_bad_list_arguments_fail_before_any_request(gl, world):
     with pytest.raises(ValueError, match="job_id"):
         await gl.project_jobs.get(PROJECT, -1)
     with pytest.raises(TypeError, match="pipeline_id"):
-        gl.pipeline_jobs.list(PROJECT, "6")  # type: ignore[arg-type]
+        gl.pipeline_jobs.list(PROJECT, "6")
     assert world.fake.requests == []
 
 
 async def test_list_skips_jobs_shifted_by_new_arrivals(gl, world):
     """Jobs created while an offset listing runs do not make older jobs appear twice."""
     expected = sorted((j.id for j in world.jobs.values()), reverse=True)
-    seen = []
+    seen: list[int] = []
     async with aclosing(gl.project_jobs.list(PROJECT, per_page=2)) as jobs:
         async for job in jobs:
             if not seen:
@@ -288,7 +290,7 @@ async def test_play_rejects_bad_variables(gl, world):
     """Non-string variables fail before any request."""
     world.fake.requests.clear()
     with pytest.raises(TypeError, match="variable"):
-        await gl.project_jobs.play(PROJECT, world.jobs["deploy"].id, variables={"N": 1})  # type: ignore[dict-item]
+        await gl.project_jobs.play(PROJECT, world.jobs["deploy"].id, variables={"N": 1})
     with pytest.raises(ValueError, match="empty"):
         await gl.project_jobs.play(PROJECT, world.jobs["deploy"].id, variables={"": "x"})
     assert world.fake.requests == []

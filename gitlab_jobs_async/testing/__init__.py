@@ -1,0 +1,29 @@
+"""A fake GitLab for tests: a real HTTP server on 127.0.0.1 that behaves like GitLab's Jobs API.
+
+::
+
+    async with FakeGitLab() as fake:
+        user = fake.add_user("alice")
+        token = fake.add_personal_token(user)
+        project = fake.add_project("group/app")
+        fake.add_member(project, user, "developer")
+        job = fake.add_job(fake.add_pipeline(project), name="rspec", status="failed")
+        async with GitLab(fake.url, private_token=token) as gl:
+            ...
+
+It builds its JSON from plain dicts shaped like GitLab's entities, never from this SDK's
+models, so it can check the SDK (and any other client, such as python-gitlab) independently.
+"""
+
+from ._records import FakeJob, FakePipeline, FakeProject, FakeUser
+from ._server import FakeGitLab, Fault, RecordedRequest
+
+__all__ = [
+    "FakeGitLab",
+    "FakeJob",
+    "FakePipeline",
+    "FakeProject",
+    "FakeUser",
+    "Fault",
+    "RecordedRequest",
+]

@@ -1,0 +1,191 @@
+"""The fake GitLab's in-memory state: plain mutable records and GitLab's state rules.
+
+Strictly private; seeded through :class:`~gitlab_jobs_async.testing.FakeGitLab`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "BASE_TIME",
+    "COMPLETED",
+    "FakeJob",
+    "FakePipeline",
+    "FakeProject",
+    "FakeUser",
+    "ROLES",
+    "STATUSES",
+    "Token",
+]
+
+BASE_TIME = datetime(2026, 11, 1, 9, 0, 0, tzinfo=UTC)
+"""Seeded objects get deterministic timestamps counted from here."""
+
+STATUSES = (
+    "created", "waiting_for_resource", "preparing", "waiting_for_callback", "pending",
+    "running", "success", "failed", "canceling", "canceled", "skipped", "manual", "scheduled",
+)  # fmt: skip
+COMPLETED = frozenset({"success", "failed", "canceled", "skipped"})
+RETRYABLE = frozenset({"success", "failed", "canceled", "canceling"})
+ROLES = {"guest": 10, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
+
+
+@attrs.define(eq=False)
+class FakeUser:
+    """A user of the fake GitLab."""
+
+    id: int
+    username: str
+    name: str
+    admin: bool = False
+    created_at: datetime = BASE_TIME
+
+
+@attrs.define(eq=False)
+class Token:
+    """A token: ``kind`` is personal, oauth or job."""
+
+    value: str = attrs.field(repr=False)
+    kind: str
+    user: FakeUser | None
+    scopes: tuple[str, ...] = ("api",)
+    state: str = "active"
+    job: FakeJob | None = None
+
+
+@attrs.define(eq=False)
+class FakeProject:
+    """A project, found by id or by full path."""
+
+    id: int
+    path_with_namespace: str
+    visibility: str = "private"
+    public_builds: bool = True
+    members: dict[int, int] = attrs.Factory(dict)
+    agents: list[dict[str, Any]] = attrs.Factory(list)
+    builds: list[FakeJob] = attrs.Factory(list)
+    """Every build (not bridge) in id order; lists read it newest first."""
+
+    @property
+    def name(self) -> str:
+        return self.path_with_namespace.rsplit("/", 1)[-1]
+
+
+@attrs.define(eq=False)
+class FakePipeline:
+    """A pipeline of one project."""
+
+    id: int
+    iid: int
+    project: FakeProject
+    ref: str
+    sha: str
+    source: str
+    status: str
+    user: FakeUser | None
+    created_at: datetime
+    jobs: list[FakeJob] = attrs.Factory(list)
+    """Builds and bridges in id order."""
+
+
+@attrs.define(eq=False)
+class FakeJob:
+    """A build or a bridge (``kind``); mutable so tests can inspect and change it."""
+
+    id: int
+    kind: str
+    pipeline: FakePipeline
+    name: str
+    stage: str
+    status: str
+    when: str = "on_success"
+    failure_reason: str | None = None
+    log: bytearray = attrs.Factory(bytearray)
+    user: FakeUser | None = None
+    runner: bool = True
+    tag_list: tuple[str, ...] = ()
+    allow_failure: bool = False
+    coverage: float | None = None
+    artifacts: tuple[str, ...] = ()
+    archived: bool = False
+    debug_trace: bool = False
+    graceful_cancel: bool = False
+    environment: dict[str, str] | None = None
+    extra_fields: dict[str, Any] | None = None
+    downstream: FakePipeline | None = None
+    created_at: datetime = BASE_TIME
+    queued_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    erased_at: datetime | None = None
+    retried: bool = False
+    variables: list[dict[str, str]] = attrs.Factory(list)
+
+    @property
+    def project(self) -> FakeProject:
+        return self.pipeline.project
+
+    @property
+    def is_build(self) -> bool:
+        return self.kind == "build"
+
+    def set_status(self, status: str, now: datetime) -> None:
+        """Move to ``status``, stamping times as GitLab does (§4.1)."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown job status {status!r}")
+        if status == "pending" and self.queued_at is None:
+            self.queued_at = now
+        if status == "running" and self.started_at is None:
+            self.started_at = now
+        if status in COMPLETED and self.finished_at is None:
+            self.finished_at = now
+        if status not in COMPLETED:
+            self.finished_at = None
+        if status != "failed":
+            self.failure_reason = None
+        self.status = status
+
+    def retryable(self) -> bool:
+        return not self.retried and not self.archived and self.status in RETRYABLE
+
+    def playable(self) -> bool:
+        return (
+            self.when in ("manual", "delayed")
+            and not self.archived
+            and (self.status in ("manual", "scheduled") or self.retryable())
+        )
+
+    def erasable(self) -> bool:
+        return (
+            self.is_build and self.status in COMPLETED and (bool(self.artifacts) or bool(self.log))
+        )
+
+
+def seeded_times(job_id: int, status: str) -> dict[str, Any]:
+    """Deterministic timestamps for a job seeded in ``status``."""
+    created = BASE_TIME + timedelta(seconds=job_id * 60)
+    queued = created + timedelta(seconds=3) if status not in ("created", "manual") else None
+    started = None
+    finished = None
+    if status in ("running", "canceling") or status in COMPLETED - {"skipped"}:
+        started = created + timedelta(seconds=10 + job_id % 7)
+    if status in COMPLETED and status != "skipped":
+        assert started is not None
+        finished = started + timedelta(seconds=30 + (job_id * 13) % 600)
+    if status == "skipped":
+        finished = created + timedelta(seconds=1)
+    return {
+        "created_at": created,
+        "queued_at": queued,
+        "started_at": started,
+        "finished_at": finished,
+    }
+
+
+def fake_sha(seed: str) -> str:
+    return hashlib.sha1(seed.encode(), usedforsecurity=False).hexdigest()
