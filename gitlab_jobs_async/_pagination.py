@@ -114,26 +114,29 @@ async def _offset(
         window = 2
         while True:
             items = _items(response)
-            repeated = False
+            fresh = []
             for item in items:
-                if last_id is not None and item["id"] >= last_id:
-                    repeated = True
-                    continue
-                last_id = item["id"]
-                yield response, item
+                if last_id is None or item["id"] < last_id:
+                    fresh.append(item)
+                    last_id = item["id"]
             following = _following(response, page, per_page, len(items))
-            if following is None:
-                return
-            if repeated:
+            if len(fresh) < len(items):
                 # The list shifted under us: pages fetched ahead may predate the shift and
                 # leave a gap. Fetch them again, after this page (the new anchor).
                 await ahead.cancel()
+            if following is not None:
+                # Request the next pages before handing this one over, so they travel
+                # while the consumer works.
+                limit = following + window - 1
+                if last_page is not None:
+                    limit = min(limit, max(last_page, following))
+                ahead.fill(following, limit, options.concurrency)
+                window = min(window * 2, options.concurrency)
+            for item in fresh:
+                yield response, item
+            if following is None:
+                return
             page = following
-            limit = page + window - 1
-            if last_page is not None:
-                limit = min(limit, max(last_page, page))
-            ahead.fill(page, limit, options.concurrency)
-            window = min(window * 2, options.concurrency)
             try:
                 response = await ahead.take(page)
             except MethodNotAllowed:

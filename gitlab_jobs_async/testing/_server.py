@@ -110,6 +110,10 @@ class FakeGitLab:
         self.offset_limit = 50_000
         self.max_count = 10_000
         """Lists with more rows than this send no totals (§5.1)."""
+        self.in_flight = 0
+        """Requests being answered right now."""
+        self.peak_in_flight = 0
+        """The most requests answered at once since start (or since reset to 0)."""
         self.users: dict[int, FakeUser] = {}
         self.tokens: dict[str, Token] = {}
         self.projects: dict[int, FakeProject] = {}
@@ -367,11 +371,15 @@ class FakeGitLab:
             body,
         )
         self.requests.append(record)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             response = await self._answer(request, handler, record)
         except asyncio.CancelledError:
             record.cancelled = True
             raise
+        finally:
+            self.in_flight -= 1
         record.status = response.status
         response.headers["X-Request-Id"] = uuid.uuid4().hex[:26].upper()
         response.headers["X-Runtime"] = f"{time.perf_counter() - started:.6f}"
