@@ -8,7 +8,7 @@ bounds how many requests all of them have on the wire together.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable, Sequence
+from collections.abc import AsyncGenerator, Callable, Hashable, Sequence
 from contextlib import aclosing
 from typing import TypeVar
 
@@ -29,7 +29,7 @@ class _Done:
 
 async def merge(
     sources: Sequence[tuple[K, Callable[[], AsyncGenerator[T, None]]]],
-) -> AsyncIterator[tuple[K, T]]:
+) -> AsyncGenerator[tuple[K, T], None]:
     """Yield ``(key, item)`` from every source as items arrive.
 
     The first source to fail stops the merge: the others are cancelled and its error is

@@ -147,13 +147,13 @@ async def test_cancelling_the_consumer_task_cancels_pages(fake):
     token, _, _, _ = seed(fake, 1000)
     arrived = asyncio.Event()
 
-    def ahead(request: RecordedRequest) -> bool:
+    def hold(request: RecordedRequest) -> bool:
         if is_list(request) and page_of(request) > 1:
             arrived.set()
             return True
         return False
 
-    fake.add_fault(ahead, delay=5, times=None)
+    fake.add_fault(hold, delay=5, times=None)
 
     async with GitLab(fake.url, private_token=token) as gl:
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from .._models import Bridge
 from .._protocol import check_id, encode_project
@@ -22,7 +22,7 @@ class Bridges(Service):
         scope: Scope = None,
         per_page: int | None = None,
         concurrency: int | None = None,
-    ) -> AsyncIterator[Bridge]:
+    ) -> AsyncGenerator[Bridge, None]:
         """The pipeline's trigger jobs, newest first, each with its ``downstream_pipeline``."""
         path = (
             f"projects/{encode_project(project)}/pipelines/"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from functools import partial
 
 from .._merge import merge
@@ -33,7 +33,7 @@ class PipelineJobs(Service):
         per_page: int | None = None,
         concurrency: int | None = None,
         max_items: int | None = None,
-    ) -> AsyncIterator[Job]:
+    ) -> AsyncGenerator[Job, None]:
         """The pipeline's jobs (not its bridges), newest first, each exactly once.
 
         Args:
@@ -62,7 +62,7 @@ class PipelineJobs(Service):
         include_retried: bool = False,
         per_page: int | None = None,
         concurrency: int | None = None,
-    ) -> AsyncIterator[tuple[tuple[int | str, int], Job]]:
+    ) -> AsyncGenerator[tuple[tuple[int | str, int], Job], None]:
         """The jobs of many ``(project, pipeline_id)`` pairs as one stream, as they arrive.
 
         All lists run at once within the client's request budget; the first to fail stops

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -41,7 +41,7 @@ class ProjectJobs(Service):
         pagination: Pagination = "offset",
         max_items: int | None = None,
         created_after: datetime | None = None,
-    ) -> AsyncIterator[Job]:
+    ) -> AsyncGenerator[Job, None]:
         """Every job of the project, newest first, each exactly once.
 
         Retried attempts are included (GitLab lists every attempt here). Pages are fetched
@@ -81,7 +81,7 @@ class ProjectJobs(Service):
         concurrency: int | None = None,
         max_items: int | None = None,
         created_after: datetime | None = None,
-    ) -> AsyncIterator[tuple[int | str, Job]]:
+    ) -> AsyncGenerator[tuple[int | str, Job], None]:
         """The jobs of many projects as one stream of ``(project, job)``, as they arrive.
 
         Every project's list runs at once, all within the client's request budget, so a
@@ -111,7 +111,7 @@ class ProjectJobs(Service):
 
     def trace(
         self, project: int | str, job_id: int, *, chunk_size: int = DEFAULT_CHUNK_SIZE
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """The job's log as raw ``bytes`` chunks, as they arrive; never the whole log at once.
 
         GitLab sends the whole current log every time (a running job's partial log; an empty
@@ -121,7 +121,7 @@ class ProjectJobs(Service):
         check_id("chunk_size", chunk_size)
         return self._chunks(path, chunk_size)
 
-    async def _chunks(self, path: str, chunk_size: int) -> AsyncIterator[bytes]:
+    async def _chunks(self, path: str, chunk_size: int) -> AsyncGenerator[bytes, None]:
         async with self._transport.stream("GET", path) as response:
             async for chunk in response.content.iter_chunked(chunk_size):
                 yield chunk
