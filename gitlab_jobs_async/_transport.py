@@ -33,6 +33,11 @@ __all__ = ["Params", "Response", "Transport"]
 
 log = logging.getLogger("gitlab_jobs_async")
 
+try:  # the `speedups` extra: orjson parses GitLab's JSON about three times faster
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - exercised when the extra is not installed
+    _loads = json.loads  # type: ignore[assignment]
+
 Params = Sequence[tuple[str, str]]
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -53,8 +58,8 @@ class Response:
     def json(self) -> Any:
         """The body as JSON, or :class:`ResponseError` when it is not JSON."""
         try:
-            return json.loads(self.body)
-        except ValueError as exc:
+            return _loads(self.body)
+        except ValueError as exc:  # orjson.JSONDecodeError is a ValueError too
             raise ResponseError(
                 f"body is not valid JSON ({self.headers.get('Content-Type', 'no content type')})",
                 status=self.status,

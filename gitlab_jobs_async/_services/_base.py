@@ -7,7 +7,7 @@ from contextlib import aclosing
 from datetime import datetime
 from typing import Any, TypeVar
 
-from .._converter import converter, structure_error_text
+from .._converter import structure as structure_data
 from .._errors import ResponseError
 from .._pagination import ListOptions, Pagination, iter_items
 from .._protocol import check_id, check_per_page, scope_params
@@ -93,10 +93,10 @@ async def _structured(
 def structure(response: Response, data: Any, cls: type[T]) -> T:
     """Build ``cls`` from JSON, or raise :class:`ResponseError` naming what was wrong."""
     try:
-        return converter.structure(data, cls)
-    except Exception as exc:
+        return structure_data(data, cls)
+    except ValueError as exc:
         raise ResponseError(
-            f"unexpected {cls.__name__} shape: {structure_error_text(exc)}",
+            f"unexpected {cls.__name__} shape: {exc}",
             status=response.status,
             method=response.method,
             url=response.url,
