@@ -13,6 +13,7 @@ from ._errors import (
     Conflict,
     Forbidden,
     GitLabError,
+    LogRewritten,
     MethodNotAllowed,
     NotFound,
     RateLimited,
@@ -21,6 +22,15 @@ from ._errors import (
     ServerError,
     TransportError,
     Unauthorized,
+)
+from ._files import SavedFile
+from ._logtext import (
+    LineDecoder,
+    LogSection,
+    SectionParser,
+    iter_lines,
+    parse_sections,
+    strip_ansi,
 )
 from ._models import (
     AgentConfigProject,
@@ -67,6 +77,9 @@ __all__ = [
     "Job",
     "JobProject",
     "JobStatus",
+    "LineDecoder",
+    "LogRewritten",
+    "LogSection",
     "MethodNotAllowed",
     "NotFound",
     "Pipeline",
@@ -79,10 +92,15 @@ __all__ = [
     "RetryPolicy",
     "Runner",
     "RunnerManager",
+    "SavedFile",
+    "SectionParser",
     "ServerError",
     "TokenJob",
     "TransportError",
     "Unauthorized",
     "User",
     "__version__",
+    "iter_lines",
+    "parse_sections",
+    "strip_ansi",
 ]

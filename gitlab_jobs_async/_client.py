@@ -74,12 +74,10 @@ class GitLab:
         self._credentials = Credentials.pick(
             private_token=private_token, oauth_token=oauth_token, job_token=job_token
         )
-        headers = {"User-Agent": user_agent, "Accept": "application/json"}
-        if self._credentials is not None:
-            headers.update(self._credentials.headers())
         self._transport = Transport(
             base_url=self._base_url,
-            headers=headers,
+            headers={"User-Agent": user_agent, "Accept": "application/json"},
+            credentials=self._credentials.headers() if self._credentials else {},
             timeout=timeout,
             retry=retry or RetryPolicy(),
             max_concurrency=check_id("max_concurrency", max_concurrency),

@@ -14,7 +14,8 @@ Every failure reaches the caller as a subclass of one root, :class:`GitLabError`
     │   ├── Conflict            # 409
     │   ├── RateLimited         # 429 (.retry_after)
     │   └── ServerError         # 5xx
-    └── ResponseError           # a 2xx body that is not what GitLab sends (bad JSON, wrong shape)
+    ├── ResponseError           # a 2xx body that is not what GitLab sends (bad JSON, wrong shape)
+    └── LogRewritten            # a followed log shrank or changed behind us (erased, archived)
 
 Bad arguments raise the builtin ``ValueError``/``TypeError`` before any request is sent.
 The original aiohttp or cattrs exception, when there is one, is kept as ``__cause__``.
@@ -29,6 +30,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "GitLabError",
+    "LogRewritten",
     "MethodNotAllowed",
     "NotFound",
     "RateLimited",
@@ -152,3 +154,21 @@ class ResponseError(GitLabError):
         self.status = status
         self.method = method
         self.url = url
+
+
+class LogRewritten(GitLabError):
+    """A log being followed no longer starts with the bytes already read.
+
+    GitLab's log endpoint returns the whole log each time; when it comes back shorter than
+    what was read (the job was erased) or with other bytes before that point, following
+    cannot go on without repeating or dropping output.
+
+    Attributes:
+        offset: how many bytes had been read.
+        size: the size of the log now, when known.
+    """
+
+    def __init__(self, message: str, *, offset: int, size: int | None) -> None:
+        super().__init__(f"{message} (read {offset} bytes; log now {size} bytes)")
+        self.offset = offset
+        self.size = size

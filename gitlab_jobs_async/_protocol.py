@@ -102,7 +102,12 @@ def scope_params(scope: str | Iterable[str] | None) -> list[tuple[str, str]]:
     return params
 
 
-_SECRET_PARAMS = frozenset({"private_token", "job_token", "access_token", "token"})
+_SECRET_PARAMS = frozenset({
+    "private_token", "job_token", "access_token", "token",
+    # signed object-storage URLs (artifact downloads redirect there)
+    "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature",
+    "x-goog-credential", "signature", "sig",
+})  # fmt: skip
 
 
 def redact_url(url: URL) -> str:

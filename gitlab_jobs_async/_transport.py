@@ -43,6 +43,7 @@ Params = Sequence[tuple[str, str]]
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
 _MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @attrs.frozen
@@ -76,6 +77,7 @@ class Transport:
         *,
         base_url: URL,
         headers: Mapping[str, str],
+        credentials: Mapping[str, str],
         timeout: aiohttp.ClientTimeout,
         retry: RetryPolicy,
         max_concurrency: int,
@@ -85,7 +87,8 @@ class Transport:
         # One budget for the whole client: every request, from every list and task, holds a
         # slot while it is on the wire, so many lists at once cannot open many x N connections.
         self._budget = asyncio.Semaphore(max_concurrency)
-        self._headers = dict(headers)
+        self._public = dict(headers)
+        self._headers = {**headers, **credentials}
         self._timeout = timeout
         self._stream_timeout = attrs.evolve(timeout, total=None)
         self._retry = retry
@@ -193,7 +196,7 @@ class Transport:
         GitLab redirects GETs of a renamed project's old path (§1). A redirect elsewhere is not
         followed, so credentials never travel to another host.
         """
-        if resp.status not in (301, 302, 303, 307, 308) or method not in _IDEMPOTENT:
+        if resp.status not in _REDIRECTS or method not in _IDEMPOTENT:
             return None
         location = resp.headers.get("Location")
         if not location:
@@ -217,12 +220,19 @@ class Transport:
 
     @asynccontextmanager
     async def stream(
-        self, method: str, path: str, *, params: Params = ()
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = (),
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Open a response whose body the caller reads in chunks; always released on exit.
 
-        The client's budget is held until the response headers arrive, not while the caller
-        reads the body at its own pace (a slow consumer must not starve every other request).
+        Redirects are followed (GitLab sends artifact downloads to object storage with a
+        302), but credentials go only to the configured origin: once a redirect leaves it,
+        the request carries no token. The client's budget is held until the response
+        headers arrive, not while the caller reads the body at its own pace.
         """
         url = self.url(path)
         if params:
@@ -230,13 +240,7 @@ class Transport:
         shown = redact_url(url)
         try:
             async with self._budget:
-                resp = await self.session.request(
-                    method,
-                    url,
-                    headers=self._headers,
-                    timeout=self._stream_timeout,
-                    allow_redirects=False,
-                )
+                resp, shown = await self._open(method, url, dict(headers or {}))
             try:
                 log.debug("%s %s -> %d (streamed)", method, shown, resp.status)
                 if not 200 <= resp.status < 300:
@@ -251,3 +255,20 @@ class Transport:
             raise TransportError(
                 f"request failed: {type(exc).__name__}", method=method, url=shown
             ) from exc
+
+    async def _open(
+        self, method: str, url: URL, extra: dict[str, str]
+    ) -> tuple[aiohttp.ClientResponse, str]:
+        headers = {**self._headers, **extra}
+        for _ in range(_MAX_REDIRECTS + 1):
+            resp = await self.session.request(
+                method, url, headers=headers, timeout=self._stream_timeout, allow_redirects=False
+            )
+            location = resp.headers.get("Location")
+            if resp.status not in _REDIRECTS or not location:
+                return resp, redact_url(url)
+            resp.release()
+            url = resp.url.join(URL(location, encoded=True))
+            if url.origin() != self.base_url.origin():
+                headers = {**self._public, **extra}  # never a token to another host
+        raise TransportError("too many redirects", method=method, url=redact_url(url))

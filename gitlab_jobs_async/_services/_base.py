@@ -35,6 +35,14 @@ class Service:
         response = await self._transport.request("GET", path)
         return structure(response, response.json(), cls)
 
+    async def _chunks(
+        self, path: str, chunk_size: int, params: Params = ()
+    ) -> AsyncGenerator[bytes, None]:
+        """A body as chunks of at most ``chunk_size`` bytes, as they arrive."""
+        async with self._transport.stream("GET", path, params=params) as response:
+            async for chunk in response.content.iter_chunked(chunk_size):
+                yield chunk
+
     def _options(
         self,
         *,

@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncGenerator, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from functools import partial
 from typing import Any
 
+from aiohttp import ClientResponse
+
+from .._files import SavedFile, save_chunks
+from .._follow import follow_log
 from .._merge import merge
 from .._models import Bridge, Job
 from .._pagination import Pagination
-from .._protocol import check_id, encode_project, scope_params
-from ._base import Scope, Service, structure
+from .._protocol import check_id, scope_params
+from ._artifacts import DEFAULT_CHUNK_SIZE, ArtifactMethods
+from ._base import Scope, structure
 
 __all__ = ["ProjectJobs"]
 
-DEFAULT_CHUNK_SIZE = 64 * 1024
 
 
-class ProjectJobs(Service):
+class ProjectJobs(ArtifactMethods):
     """The jobs of one project: ``/projects/:id/jobs`` (reached as ``gl.project_jobs``).
 
     ``project`` is everywhere a numeric id or a full path such as ``"group/sub/app"``.
     """
-
-    @staticmethod
-    def _path(project: int | str, job_id: int | None = None, action: str = "") -> str:
-        path = f"projects/{encode_project(project)}/jobs"
-        if job_id is not None:
-            path += f"/{check_id('job_id', job_id)}"
-        return f"{path}/{action}" if action else path
 
     def list(
         self,
@@ -121,10 +120,42 @@ class ProjectJobs(Service):
         check_id("chunk_size", chunk_size)
         return self._chunks(path, chunk_size)
 
-    async def _chunks(self, path: str, chunk_size: int) -> AsyncGenerator[bytes, None]:
-        async with self._transport.stream("GET", path) as response:
-            async for chunk in response.content.iter_chunked(chunk_size):
-                yield chunk
+    def follow(
+        self,
+        project: int | str,
+        job_id: int,
+        *,
+        poll: float = 3.0,
+        max_poll: float = 30.0,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> AsyncGenerator[bytes, None]:
+        """Follow a job's log: yield only new bytes as it runs, until it has finished.
+
+        Waits (backing off up to ``max_poll`` seconds) while the job is pending, created,
+        manual, scheduled or preparing; reads every ``poll`` seconds while it runs, backing
+        off while nothing changes; stops after a final read once it is success, failed,
+        canceled or skipped. Raises :class:`~gitlab_jobs_async.LogRewritten` if the log
+        shrinks or changes behind the point already read (an erased job).
+        """
+        path = self._path(project, job_id, "trace")
+        job_path = self._path(project, job_id)
+        check_id("chunk_size", chunk_size)
+        if not (poll > 0 and max_poll >= poll):
+            raise ValueError("poll must be positive and max_poll at least poll")
+
+        def open_log(headers: dict[str, str]) -> AbstractAsyncContextManager[ClientResponse]:
+            return self._transport.stream("GET", path, headers=headers)
+
+        return follow_log(
+            lambda: self._get(job_path, Job), open_log,
+            poll=poll, max_poll=max_poll, chunk_size=chunk_size,
+        )
+
+    async def save_trace(
+        self, project: int | str, job_id: int, path: str | os.PathLike[str]
+    ) -> SavedFile:
+        """Stream the job's log to ``path`` atomically; return its size and SHA-256."""
+        return await save_chunks(self.trace(project, job_id), path)
 
     async def cancel(self, project: int | str, job_id: int, *, force: bool = False) -> Job:
         """Cancel a job and return it.

@@ -144,7 +144,7 @@ def job(j: FakeJob, base: str, now: datetime | None = None) -> dict[str, Any]:
     if "archive" in kinds:
         data["artifacts_file"] = {
             "filename": "artifacts.zip",
-            "size": _ARTIFACT_FILES["archive"][2],
+            "size": _archive_size(j),
         }
     data["artifacts"] = [_artifact(kind, j) for kind in kinds]
     picked = j.runner and j.is_build and j.started_at is not None
@@ -172,7 +172,13 @@ def _artifact(kind: str, j: FakeJob) -> dict[str, Any]:
     filename, file_format, size = _ARTIFACT_FILES.get(kind, (f"{kind}.gz", "gzip", 100))
     if kind == "trace":
         size = len(j.log)
+    elif kind == "archive":
+        size = _archive_size(j)
     return {"file_type": kind, "size": size, "filename": filename, "file_format": file_format}
+
+
+def _archive_size(j: FakeJob) -> int:
+    return len(j.archive) if j.archive is not None else _ARTIFACT_FILES["archive"][2]
 
 
 def _runner(job_id: int) -> dict[str, Any]:

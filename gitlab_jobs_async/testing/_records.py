@@ -125,6 +125,11 @@ class FakeJob:
     erased_at: datetime | None = None
     retried: bool = False
     variables: list[dict[str, str]] = attrs.Factory(list)
+    archive: bytes | None = None
+    """The artifacts archive (a zip); built from ``files`` when only those are given."""
+    files: dict[str, bytes] = attrs.Factory(dict)
+    script: list[tuple[bytes, str | None]] = attrs.Factory(list)
+    """Steps applied one per ``GET`` of the job: (bytes to append to the log, new status)."""
 
     @property
     def project(self) -> FakeProject:

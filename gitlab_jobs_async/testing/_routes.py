@@ -10,6 +10,7 @@ from aiohttp import web
 
 from . import _entities as entities
 from ._access import Caller, identify
+from ._artifacts import add_artifact_routes
 from ._errors import error
 from ._paging import keyset_page, offset_page, page_params
 from ._records import COMPLETED, ROLES, STATUSES, FakeJob, FakeProject
@@ -17,16 +18,17 @@ from ._records import COMPLETED, ROLES, STATUSES, FakeJob, FakeProject
 if TYPE_CHECKING:
     from ._server import FakeGitLab
 
-__all__ = ["add_routes"]
+__all__ = ["Routes", "add_routes", "json_response"]
 
 _CANCELABLE = frozenset(STATUSES) - COMPLETED - {"canceling"}
 
 
 def add_routes(app: web.Application, fake: FakeGitLab) -> None:
     """Register every route on ``app``."""
-    r = _Routes(fake)
+    r = Routes(fake)
     add = app.router.add_route
     base = "/api/v4/projects/{id}"
+    add_artifact_routes(app, fake)
     app.router.add_get(base, r.project)
     app.router.add_get(f"{base}/jobs", r.list_jobs)
     app.router.add_get(f"{base}/jobs/{{job_id}}", r.get_job)
@@ -43,7 +45,9 @@ def add_routes(app: web.Application, fake: FakeGitLab) -> None:
     add("*", "/{tail:.*}", r.not_found_web)
 
 
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         status=status, text=json.dumps(data), content_type="application/json", headers=headers
     )
@@ -98,7 +102,7 @@ def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() in ("true", "1", "yes")
 
 
-class _Routes:
+class Routes:
     """Handlers; each reads and changes the fake's state. Strictly private."""
 
     def __init__(self, fake: FakeGitLab) -> None:
@@ -147,7 +151,7 @@ class _Routes:
     async def project(self, request: web.Request) -> web.Response:
         caller = self._caller(request, required=False)
         project = self._project(request, caller)
-        return _json(entities.project_json(project, self.fake.external_url))
+        return json_response(entities.project_json(project, self.fake.external_url))
 
     async def list_jobs(self, request: web.Request) -> web.Response:
         caller = self._caller(request, job_token=True)
@@ -182,7 +186,7 @@ class _Routes:
             chunk, headers = offset_page(
                 newest_first, window, base=base, path=path, params=params, with_count=False
             )
-        return _json([entities.job(j, base) for j in chunk], headers=headers)
+        return json_response([entities.job(j, base) for j in chunk], headers=headers)
 
     async def _pipeline_list(self, request: web.Request, *, bridges: bool) -> web.Response:
         caller = self._caller(request, job_token=not bridges, required=False)
@@ -216,7 +220,7 @@ class _Routes:
             with_count=len(rows) <= self.fake.max_count,
         )
         render = entities.bridge if bridges else entities.job
-        return _json([render(j, self.fake.external_url) for j in chunk], headers=headers)
+        return json_response([render(j, self.fake.external_url) for j in chunk], headers=headers)
 
     async def pipeline_jobs(self, request: web.Request) -> web.Response:
         return await self._pipeline_list(request, bridges=False)
@@ -227,7 +231,13 @@ class _Routes:
     async def get_job(self, request: web.Request) -> web.Response:
         caller = self._caller(request)
         project = self._readable_project(request, caller)
-        return _json(self._render(self._job(request, project)))
+        job = self._job(request, project)
+        if job.script:  # a scripted job moves one step per read of it
+            data, status = job.script.pop(0)
+            job.log += data
+            if status is not None:
+                job.set_status(status, datetime.now(UTC))
+        return json_response(self._render(job))
 
     async def trace(self, request: web.Request) -> web.Response:
         caller = self._caller(request)
@@ -235,7 +245,20 @@ class _Routes:
         job = self._job(request, project)
         if job.debug_trace and caller.role(project) < ROLES["developer"]:
             raise error(403, "403 Forbidden")
-        # Range is ignored: GitLab always sends the whole current log (§7.1).
+        # GitLab ignores Range and sends the whole current log (§7.1); `honour_range` lets
+        # tests check a client's use of a 206 should a server ever send one.
+        wanted = request.headers.get("Range", "")
+        if self.fake.honour_range and wanted.startswith("bytes=") and wanted.endswith("-"):
+            start = int(wanted[6:-1])
+            size = len(job.log)
+            if start >= size and size:
+                return web.Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+            return web.Response(
+                status=206,
+                body=bytes(job.log[start:]),
+                content_type="text/plain",
+                headers={"Content-Range": f"bytes {start}-{max(size - 1, start)}/{size}"},
+            )
         return web.Response(
             body=bytes(job.log),
             content_type="text/plain",
@@ -256,7 +279,7 @@ class _Routes:
         elif job.status in _CANCELABLE:
             graceful = job.status == "running" and job.graceful_cancel
             job.set_status("canceling" if graceful else "canceled", now)
-        return _json(self._render(job), status=201)
+        return json_response(self._render(job), status=201)
 
     async def retry(self, request: web.Request) -> web.Response:
         caller = self._caller(request)
@@ -267,7 +290,7 @@ class _Routes:
             raise error(403, "403 Forbidden - Job is not retryable")
         new = self.fake.clone_job(job, caller.user)
         # A retried bridge is rendered with the Job entity too (§3.2).
-        return _json(entities.job(new, self.fake.external_url), status=201)
+        return json_response(entities.job(new, self.fake.external_url), status=201)
 
     async def erase(self, request: web.Request) -> web.Response:
         caller = self._caller(request)
@@ -282,7 +305,7 @@ class _Routes:
         job.erased_at = datetime.now(UTC)
         job.artifacts = ()
         job.log.clear()
-        return _json(self._render(job), status=201)
+        return json_response(self._render(job), status=201)
 
     async def play(self, request: web.Request) -> web.Response:
         caller = self._caller(request)
@@ -302,7 +325,7 @@ class _Routes:
         job.variables = [{"key": v["key"], "value": v["value"]} for v in variables]
         job.user = caller.user
         job.set_status("pending", datetime.now(UTC))
-        return _json(self._render(job), status=200)
+        return json_response(self._render(job), status=200)
 
     def _token_job(self, request: web.Request) -> FakeJob:
         caller = self._caller(request, job_token=True)
@@ -311,16 +334,16 @@ class _Routes:
         return caller.job
 
     async def token_job(self, request: web.Request) -> web.Response:
-        return _json(entities.job(self._token_job(request), self.fake.external_url))
+        return json_response(entities.job(self._token_job(request), self.fake.external_url))
 
     async def allowed_agents(self, request: web.Request) -> web.Response:
         job = self._token_job(request)
         level = job.project.members.get(job.user.id, 0) if job.user else 0
         roles = [name for name, value in ROLES.items() if value == level]
-        return _json(entities.allowed_agents(job, self.fake.external_url, roles))
+        return json_response(entities.allowed_agents(job, self.fake.external_url, roles))
 
     async def not_found(self, request: web.Request) -> web.Response:
-        return _json({"error": "404 Not Found"}, status=404)
+        return json_response({"error": "404 Not Found"}, status=404)
 
     async def not_found_web(self, request: web.Request) -> web.Response:
         return web.Response(status=404, text="Not Found")

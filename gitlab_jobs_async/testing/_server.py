@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import secrets
 import time
 import uuid
+import zipfile
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from types import TracebackType
@@ -15,6 +17,7 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDict
 
+from ._artifacts import storage_app
 from ._errors import FakeError
 from ._records import (
     ROLES,
@@ -30,6 +33,15 @@ from ._records import (
 from ._routes import add_routes
 
 __all__ = ["Fault", "FakeGitLab", "RecordedRequest"]
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -108,6 +120,15 @@ class FakeGitLab:
         self.enforce_offset_limit = False
         """GitLab's flag-gated 50,000-offset cap on the project jobs list (§5.2)."""
         self.offset_limit = 50_000
+        self.honour_range = False
+        """Answer ``Range: bytes=N-`` on logs with a 206 (GitLab itself ignores Range)."""
+        self.object_storage = False
+        """Send artifact archive downloads to :attr:`storage_url` with a 302, as GitLab does
+        with object storage; that second origin records what it gets in
+        :attr:`storage_requests`."""
+        self.storage_url = ""
+        self.storage_requests: list[RecordedRequest] = []
+        self._storage: web.AppRunner | None = None
         self.max_count = 10_000
         """Lists with more rows than this send no totals (§5.1)."""
         self.in_flight = 0
@@ -134,12 +155,17 @@ class FakeGitLab:
         await site.start()
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}"
+        self._storage = web.AppRunner(storage_app(self), access_log=None)
+        await self._storage.setup()
+        await web.TCPSite(self._storage, "127.0.0.1", 0).start()
+        self.storage_url = f"http://127.0.0.1:{self._storage.addresses[0][1]}"
 
     async def close(self) -> None:
         """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        for runner in (self._runner, self._storage):
+            if runner is not None:
+                await runner.cleanup()
+        self._runner = self._storage = None
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -257,8 +283,15 @@ class FakeGitLab:
         **fields: Any,
     ) -> FakeJob:
         """Add a build. Keyword fields are :class:`FakeJob` attributes (``when``,
-        ``failure_reason``, ``user``, ``artifacts``, ``tag_list``, ``graceful_cancel``, ...).
+        ``failure_reason``, ``user``, ``artifacts``, ``tag_list``, ``graceful_cancel``,
+        ``archive``, ``files``, ...). ``files`` alone makes a zip archive of them.
         """
+        files = fields.get("files")
+        if files and fields.get("archive") is None:
+            fields["archive"] = _zip(files)
+        if fields.get("archive") is not None:
+            kinds = tuple(fields.get("artifacts", ()))
+            fields["artifacts"] = kinds if "archive" in kinds else ("archive", *kinds)
         return self._add(pipeline, "build", name, stage, status, log=bytearray(log), **fields)
 
     def add_bridge(
@@ -326,6 +359,12 @@ class FakeGitLab:
     def set_status(self, job: FakeJob, status: str) -> None:
         """Move ``job`` to ``status`` with GitLab's timestamps."""
         job.set_status(status, datetime.now(UTC))
+
+    def script_log(self, job: FakeJob, steps: Iterable[tuple[bytes, str | None]]) -> None:
+        """Script a running job: each ``GET`` of the job applies the next step, appending
+        its bytes to the log and then moving to its status (``None``: unchanged). Tests
+        drive a growing log with it deterministically, whatever the timing."""
+        job.script.extend(steps)
 
     def append_log(self, job: FakeJob, data: bytes) -> None:
         """Grow the job's log, as a runner does while the job runs."""
