@@ -22,7 +22,6 @@ from gitlab_jobs_async import (
 from gitlab_jobs_async.testing import FakeGitLab, FakeJob
 
 PROJECT = "group/app"
-FAST = {"poll": 0.001, "max_poll": 0.004}
 
 
 @pytest.fixture
@@ -37,7 +36,7 @@ async def setup(fake: FakeGitLab):
 
 
 async def follow(gl: GitLab, job: FakeJob) -> bytes:
-    chunks = [c async for c in gl.project_jobs.follow(PROJECT, job.id, **FAST)]
+    chunks = [c async for c in gl.project_jobs.follow(PROJECT, job.id, poll=0.001, max_poll=0.004)]
     return b"".join(chunks)
 
 
@@ -82,7 +81,7 @@ async def test_follow_erased_midway_is_an_error(setup):
     fake.script_log(job, [(b"hello\n", None), (b"", None)])
     seen = b""
     with pytest.raises(LogRewritten) as info:
-        async for chunk in gl.project_jobs.follow(PROJECT, job.id, **FAST):
+        async for chunk in gl.project_jobs.follow(PROJECT, job.id, poll=0.001, max_poll=0.004):
             seen += chunk
             job.log.clear()  # erased behind our back
     assert seen == b"hello\n" and info.value.offset == 6 and info.value.size == 0
@@ -94,7 +93,7 @@ async def test_follow_rewritten_prefix_is_an_error(setup):
     job = fake.add_job(pipeline, name="build", status="running")
     fake.script_log(job, [(b"hello\n", None), (b"more\n", None)])
     with pytest.raises(LogRewritten, match="changed"):
-        async for _ in gl.project_jobs.follow(PROJECT, job.id, **FAST):
+        async for _ in gl.project_jobs.follow(PROJECT, job.id, poll=0.001, max_poll=0.004):
             job.log[0:5] = b"HELLO"
 
 
