@@ -5,9 +5,10 @@ Run from the repository root (after ``pip install -e '.[dev,bench]'``)::
     python -m benchmarks.bench_list            # 5 runs per client and latency
     python -m benchmarks.bench_list --runs 3 --latencies 0 50
 
-The fake GitLab runs in its own process (``benchmarks/_server.py``) with 10,000 jobs in one
-pipeline, so the project jobs list (no totals, GitLab's real behaviour) and the pipeline jobs
-list (with totals) cover the same jobs. Every client reads all 10,000 jobs, 100 per page, and
+The fake GitLab runs in its own process (``benchmarks/_server.py``, with its per-job JSON
+rendered once, so the server is not the bottleneck) with 10,000 jobs in one pipeline, so the
+project jobs list (no totals, GitLab's real behaviour) and the pipeline jobs list (with
+totals) cover the same jobs. Every client reads all 10,000 jobs, 100 per page, and
 throws them away. Clients run interleaved, so machine noise hits them alike; the table gives
 the median and the spread (min-max) of wall time and client CPU time, the requests the
 server saw, and (in a separate tracemalloc run at 0 ms) peak traced memory.
@@ -126,10 +127,11 @@ def spread(values: list[float]) -> str:
 
 async def main(runs: int, latencies: list[int]) -> None:
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks._server", "10000", stdout=asyncio.subprocess.PIPE
+        sys.executable, "-m", "benchmarks._server", "--jobs", "10000", "--cache-render",
+        stdout=asyncio.subprocess.PIPE,
     )
     assert server.stdout is not None
-    url, token, project, pipeline, stats = (await server.stdout.readline()).decode().split()
+    url, token, project, pipeline, _, stats, _ = (await server.stdout.readline()).decode().split()
     t = Target(url, token, int(project), int(pipeline), stats)
     try:
         async with aiohttp.ClientSession() as session:

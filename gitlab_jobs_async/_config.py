@@ -21,7 +21,7 @@ legitimately take longer than any fixed total.
 class RetryPolicy:
     """When and how long to retry a failed request.
 
-    Only what is safe is retried: GET on a 429, 502, 503, 504 or a transport failure; any
+    Only what is safe is retried: GET on a 429, 500, 502, 503, 504 or a transport failure; any
     method on a 429 (GitLab did not act) or when the connection could not even be opened
     (nothing was sent). A POST that may have reached GitLab is never sent twice.
 

@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - exercised when the extra is not instal
 
 Params = Sequence[tuple[str, str]]
 
-_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
 _MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})

@@ -103,8 +103,8 @@ async def test_jobs_inserted_while_listing_are_neither_lost_nor_doubled(fake):
 async def test_page_failing_once_is_retried(fake):
     """A page answering 500 once is retried and the list is complete."""
     token, _, _, expected = seed(fake, 450)
-    fake.add_fault(lambda r: is_list(r) and r.param("page") == "3", status=502,
-                   body={"message": "502 Bad Gateway"})
+    fake.add_fault(lambda r: is_list(r) and r.param("page") == "3", status=500,
+                   body={"message": "500 Internal Server Error"})
     async with GitLab(fake.url, private_token=token) as gl:
         ids = [j.id async for j in gl.project_jobs.list(BASE)]
     assert ids == expected

@@ -62,6 +62,8 @@ class RecordedRequest:
     body: bytes = b""
     status: int | None = None
     cancelled: bool = False
+    response_bytes: int = 0
+    """Body bytes of the answer (for benchmarks of what a client downloads)."""
 
     def param(self, name: str) -> str | None:
         """The first value of query parameter ``name``."""
@@ -420,6 +422,8 @@ class FakeGitLab:
         finally:
             self.in_flight -= 1
         record.status = response.status
+        if isinstance(response, web.Response) and response.body is not None:
+            record.response_bytes = len(response.body)  # type: ignore[arg-type]
         response.headers["X-Request-Id"] = uuid.uuid4().hex[:26].upper()
         response.headers["X-Runtime"] = f"{time.perf_counter() - started:.6f}"
         response.headers.setdefault("Cache-Control", "max-age=0, private, must-revalidate")
