@@ -1,0 +1,5 @@
+"""``python -m gitlab_jobs_async``: the ``gitlab-jobs`` command line."""
+
+from ._cli import run
+
+run()
