@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -103,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         print("gitlab-jobs: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`gitlab-jobs ... | head`): stop quietly, as `cat` does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ConfigError, GitLabError, ValueError, TypeError) as exc:
         if getattr(args, "debug", False):
             traceback.print_exc()
