@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import aiohttp
 from yarl import URL
 
 from ._config import DEFAULT_TIMEOUT, Credentials, RetryPolicy
-from ._protocol import check_id, check_per_page
+from ._errors import ResponseError
+from ._pagination import ListOptions, iter_items
+from ._protocol import check_id, check_per_page, encode_project
 from ._services import Bridges, PipelineJobs, ProjectJobs, TokenJob
-from ._transport import Transport
+from ._transport import Response, Transport
 from ._version import __version__
 
 __all__ = ["GitLab"]
@@ -123,6 +126,20 @@ class GitLab:
             "or run inside a CI job (CI_SERVER_URL and CI_JOB_TOKEN)"
         )
 
+    def group_projects(
+        self, group: int | str, *, include_subgroups: bool = True
+    ) -> AsyncGenerator[str, None]:
+        """The full paths of a group's projects, for audits across a group.
+
+        ``GET /groups/:id/projects`` (``group`` is a numeric id or a full path), newest
+        project first, with subgroups' projects unless ``include_subgroups=False``.
+        """
+        path = f"groups/{encode_project(group)}/projects"
+        params = [("include_subgroups", "true" if include_subgroups else "false"),
+                  ("order_by", "id"), ("sort", "desc"), ("simple", "true")]
+        options = ListOptions(per_page=100, concurrency=self._transport.max_concurrency)
+        return _paths(iter_items(self._transport, path, params, options))
+
     @property
     def url(self) -> str:
         """The API base URL requests go to, ending in ``/api/v4/``."""
@@ -165,6 +182,18 @@ class GitLab:
             await session.close()
         self._transport.attach(None)
         self._state = _State.CLOSED
+
+
+async def _paths(
+    items: AsyncGenerator[tuple[Response, dict[str, Any]], None],
+) -> AsyncGenerator[str, None]:
+    async with aclosing(items):
+        async for response, item in items:
+            path = item.get("path_with_namespace")
+            if not isinstance(path, str):
+                raise ResponseError("project without path_with_namespace", status=response.status,
+                                    method=response.method, url=response.url)
+            yield path
 
 
 def _api_url(url: str) -> URL:

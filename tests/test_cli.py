@@ -211,3 +211,14 @@ async def test_output_into_a_closed_pipe_is_quiet():
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert out.startswith(b"A fake GitLab is running") and b"Traceback" not in err
+
+
+async def test_audit_of_a_group(fake: FakeGitLab):
+    """audit --group covers every project of the group and its subgroups."""
+    demo = seed_demo(fake, pipelines=2)
+    code, out, err = await cli("audit", "--group", "acme", "--format", "json",
+                               *auth(fake, demo.token))
+    assert code == 0, err
+    assert json.loads(out)["projects"] == sorted(demo.projects)
+    code, _, err = await cli("audit", *auth(fake, demo.token))
+    assert code == 2 and "--group" in err

@@ -352,3 +352,20 @@ async def test_unknown_fields_in_server_json(gl, world):
                              extra_fields={"quantum_state": {"a": 1}, "status": "teleporting"})
     got = await gl.project_jobs.get(PROJECT, job.id)
     assert got.status == "teleporting" and not isinstance(got.status, JobStatus)
+
+
+async def test_group_projects(fake):
+    """A group's project paths, with or without subgroups; an unknown group is NotFound."""
+    user = fake.add_user("lead")
+    token = fake.add_personal_token(user)
+    for path in ("acme/web/frontend", "acme/web/backend", "acme/infra", "other/thing"):
+        fake.add_member(fake.add_project(path), user, "reporter")
+    async with GitLab(fake.url, private_token=token) as gl:
+        every = [p async for p in gl.group_projects("acme")]
+        direct = [p async for p in gl.group_projects("acme", include_subgroups=False)]
+        web = [p async for p in gl.group_projects("acme/web")]
+        with pytest.raises(NotFound):
+            [p async for p in gl.group_projects("nobody")]
+    assert every == ["acme/infra", "acme/web/backend", "acme/web/frontend"]
+    assert direct == ["acme/infra"] and web == ["acme/web/backend", "acme/web/frontend"]
+    assert fake.requests[0].path == "/api/v4/groups/acme/projects"

@@ -55,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     audit = sub.add_parser("audit", parents=[common], help="summarise the jobs of projects")
-    audit.add_argument("projects", nargs="+", metavar="PROJECT")
+    audit.add_argument("projects", nargs="*", metavar="PROJECT")
+    audit.add_argument("--group", action="append", default=[],
+                       help="also every project of this group and its subgroups (repeatable)")
     audit.add_argument("--since", help="7d, 12h, or a date (default: all)")
     audit.add_argument("--scope", action="append", help="only jobs in this status (repeatable)")
 

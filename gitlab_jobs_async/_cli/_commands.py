@@ -233,9 +233,15 @@ def print_audit(report: AuditReport, out: Output) -> None:
 
 
 async def cmd_audit(args: argparse.Namespace, out: Output) -> int:
+    since = parse_since(args.since)
     async with client(args) as gl:
-        report = await run_audit(gl, args.projects, out, scope=args.scope or None,
-                                 since=parse_since(args.since))
+        projects = list(args.projects)
+        for group in args.group:
+            projects += [p async for p in gl.group_projects(_project(group))
+                         if p not in projects]
+        if not projects:
+            raise ConfigError("audit needs PROJECT arguments or --group")
+        report = await run_audit(gl, projects, out, scope=args.scope or None, since=since)
     print_audit(report, out)
     return 0
 

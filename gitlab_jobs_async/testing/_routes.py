@@ -39,6 +39,7 @@ def add_routes(app: web.Application, fake: FakeGitLab) -> None:
     add("POST", f"{base}/jobs/{{job_id}}/play", r.play)
     app.router.add_get(f"{base}/pipelines/{{pipeline_id}}/jobs", r.pipeline_jobs)
     app.router.add_get(f"{base}/pipelines/{{pipeline_id}}/bridges", r.bridges)
+    app.router.add_get("/api/v4/groups/{id}/projects", r.group_projects)
     app.router.add_get("/api/v4/job", r.token_job)
     app.router.add_get("/api/v4/job/allowed_agents", r.allowed_agents)
     add("*", "/api/v4/{tail:.*}", r.not_found)
@@ -326,6 +327,29 @@ class Routes:
         job.user = caller.user
         job.set_status("pending", datetime.now(UTC))
         return json_response(self._render(job), status=200)
+
+    async def group_projects(self, request: web.Request) -> web.Response:
+        """``GET /groups/:id/projects``: groups are the namespaces of the projects' paths."""
+        caller = self._caller(request, required=False)
+        group = request.match_info["id"].strip("/").lower()
+        nested = _truthy(request.query.get("include_subgroups", "false"))
+        found = [
+            p for p in sorted(self.fake.projects.values(), key=lambda p: -p.id)
+            if caller.can_see(p)
+            and p.path_with_namespace.lower().startswith(group + "/")
+            and (nested or "/" not in p.path_with_namespace[len(group) + 1 :])
+        ]
+        known = any(p.path_with_namespace.lower().startswith(group + "/")
+                    for p in self.fake.projects.values())
+        if not known:
+            raise error(404, "404 Group Not Found")
+        window = page_params(request)
+        path = request.raw_path.split("?")[0]
+        params = self._query(request, id=request.match_info["id"])
+        chunk, headers = offset_page(found, window, base=self.fake.external_url, path=path,
+                                     params=params, with_count=True)
+        base = self.fake.external_url
+        return json_response([entities.project_json(p, base) for p in chunk], headers=headers)
 
     def _token_job(self, request: web.Request) -> FakeJob:
         caller = self._caller(request, job_token=True)
