@@ -5,7 +5,9 @@ Start with :class:`GitLab`; its services ``project_jobs``, ``pipeline_jobs``, ``
 :mod:`gitlab_jobs_async.testing`.
 """
 
-from ._client import GitLab
+import logging as _logging
+
+from ._client import GITLAB_COM_REQUESTS_PER_MINUTE, GitLab
 from ._config import DEFAULT_TIMEOUT, RetryPolicy
 from ._errors import (
     APIError,
@@ -16,6 +18,7 @@ from ._errors import (
     LogRewritten,
     MethodNotAllowed,
     NotFound,
+    OutcomeUnknown,
     RateLimited,
     RequestTimeout,
     ResponseError,
@@ -52,8 +55,12 @@ from ._models import (
     RunnerManager,
     User,
 )
+from ._ratelimit import RateLimit
 from ._services import Bridges, PipelineJobs, ProjectJobs, TokenJob
 from ._version import __version__
+
+# A library stays quiet unless the application configures logging (no "last resort" output).
+_logging.getLogger("gitlab_jobs_async").addHandler(_logging.NullHandler())
 
 __all__ = [
     "APIError",
@@ -72,6 +79,7 @@ __all__ = [
     "Conflict",
     "DEFAULT_TIMEOUT",
     "Forbidden",
+    "GITLAB_COM_REQUESTS_PER_MINUTE",
     "GitLab",
     "GitLabError",
     "Job",
@@ -82,9 +90,11 @@ __all__ = [
     "LogSection",
     "MethodNotAllowed",
     "NotFound",
+    "OutcomeUnknown",
     "Pipeline",
     "PipelineJobs",
     "ProjectJobs",
+    "RateLimit",
     "RateLimited",
     "Ref",
     "RequestTimeout",

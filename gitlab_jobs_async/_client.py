@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
+import logging
 import os
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
+from ssl import SSLContext
 from types import TracebackType
 from typing import Any, Self
 
@@ -16,13 +19,18 @@ from ._config import DEFAULT_TIMEOUT, Credentials, RetryPolicy
 from ._errors import ResponseError
 from ._pagination import ListOptions, iter_items
 from ._protocol import check_id, check_per_page, encode_project
+from ._ratelimit import RateLimit
 from ._services import Bridges, PipelineJobs, ProjectJobs, TokenJob
 from ._transport import Response, Transport
 from ._version import __version__
 
-__all__ = ["GitLab"]
+__all__ = ["GITLAB_COM_REQUESTS_PER_MINUTE", "GitLab"]
 
 USER_AGENT = f"gitlab-jobs-async/{__version__}"
+GITLAB_COM_REQUESTS_PER_MINUTE = 2000
+"""GitLab.com's published limit for authenticated API traffic, per user."""
+
+log = logging.getLogger("gitlab_jobs_async")
 
 
 class _State(enum.Enum):
@@ -53,6 +61,13 @@ class GitLab:
         per_page: default page size of lists, 1–100 (default 100, GitLab's maximum).
         max_concurrency: the client-wide budget of requests on the wire at once, shared by
             every list and call (default 8); also each list's default page concurrency.
+        requests_per_minute: an optional pace for the whole client, e.g.
+            :data:`GITLAB_COM_REQUESTS_PER_MINUTE` (2,000, GitLab.com's authenticated API
+            limit) or 600 for a job-list-heavy audit (GitLab's default limit on that list).
+        max_body_size: a JSON answer larger than this many bytes raises
+            :class:`ResponseError` (default 64 MiB).
+        ssl: ``False`` to skip TLS verification, or an ``ssl.SSLContext`` with your own CA
+            bundle (default: verify with the system's CAs).
         user_agent: the ``User-Agent`` header (default ``gitlab-jobs-async/<version>``).
 
     Raises:
@@ -71,6 +86,9 @@ class GitLab:
         retry: RetryPolicy | None = None,
         per_page: int = 100,
         max_concurrency: int = 8,
+        requests_per_minute: float | None = None,
+        max_body_size: int = 64 * 2**20,
+        ssl: SSLContext | bool = True,
         user_agent: str = USER_AGENT,
     ) -> None:
         self._base_url = _api_url(url)
@@ -84,7 +102,12 @@ class GitLab:
             timeout=timeout,
             retry=retry or RetryPolicy(),
             max_concurrency=check_id("max_concurrency", max_concurrency),
+            requests_per_minute=requests_per_minute,
+            max_body_size=check_id("max_body_size", max_body_size),
+            ssl=ssl,
         )
+        if self._base_url.scheme == "http" and not _loopback(self._base_url.host or ""):
+            log.warning("%s is plain http: tokens and data travel unencrypted", self._base_url)
         self._borrowed = session
         self._state = _State.UNOPENED
         size = check_per_page(per_page)
@@ -141,6 +164,11 @@ class GitLab:
         return _paths(iter_items(self._transport, path, params, options))
 
     @property
+    def rate_limit(self) -> RateLimit | None:
+        """GitLab's rate-limit view from the last response that carried ``RateLimit-*``."""
+        return self._transport.pacer.rate_limit
+
+    @property
     def url(self) -> str:
         """The API base URL requests go to, ending in ``/api/v4/``."""
         return str(self._base_url)
@@ -194,6 +222,13 @@ async def _paths(
                 raise ResponseError("project without path_with_namespace", status=response.status,
                                     method=response.method, url=response.url)
             yield path
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _api_url(url: str) -> URL:

@@ -21,9 +21,11 @@ legitimately take longer than any fixed total.
 class RetryPolicy:
     """When and how long to retry a failed request.
 
-    Only what is safe is retried: GET on a 429, 500, 502, 503, 504 or a transport failure; any
-    method on a 429 (GitLab did not act) or when the connection could not even be opened
-    (nothing was sent). A POST that may have reached GitLab is never sent twice.
+    Only what is safe is retried: GET (and the harmless actions cancel, keep artifacts and
+    delete artifacts) on a 429, 500, 502, 503, 504 or a transport failure; any method on a
+    429 (GitLab did not act) or when the connection could not even be opened (nothing was
+    sent). A retry, play or erase that may have reached GitLab is never sent twice: it raises
+    :class:`~gitlab_jobs_async.OutcomeUnknown`.
 
     Args:
         attempts: total tries per request, including the first (1 disables retrying).
@@ -31,12 +33,15 @@ class RetryPolicy:
         max_backoff: the cap of one back-off.
         max_retry_after: a ``Retry-After`` longer than this is not waited for: the
             :class:`~gitlab_jobs_async.RateLimited` error is raised at once instead.
+        timeout: the most seconds one request spends in back-off, all attempts together.
     """
 
     attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
     backoff: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
     max_backoff: float = attrs.field(default=10.0, validator=attrs.validators.ge(0))
     max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    timeout: float = attrs.field(default=120.0, validator=attrs.validators.ge(0))
+    """The most time one request may spend waiting between its attempts."""
 
 
 @attrs.frozen

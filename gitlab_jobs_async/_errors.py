@@ -4,7 +4,8 @@ Every failure reaches the caller as a subclass of one root, :class:`GitLabError`
 
     GitLabError
     ├── TransportError          # no usable HTTP answer: connection refused/reset, DNS, TLS
-    │   └── RequestTimeout      # a connect or read timeout expired
+    │   ├── RequestTimeout      # a connect or read timeout expired
+    │   └── OutcomeUnknown      # an action may have reached GitLab; it was not sent again
     ├── APIError                # an error status: .status .message .method .url .request_id
     │   ├── BadRequest          # 400
     │   ├── Unauthorized        # 401
@@ -33,6 +34,7 @@ __all__ = [
     "LogRewritten",
     "MethodNotAllowed",
     "NotFound",
+    "OutcomeUnknown",
     "RateLimited",
     "RequestTimeout",
     "ResponseError",
@@ -57,6 +59,14 @@ class TransportError(GitLabError):
 
 class RequestTimeout(TransportError):
     """A connect or read timeout expired before GitLab answered."""
+
+
+class OutcomeUnknown(TransportError):
+    """An action (retry, play, erase) failed after it may have reached GitLab.
+
+    It was not sent again, since that could start a job twice. Read the job's state to learn
+    what happened. The original timeout or connection error is the ``__cause__``.
+    """
 
 
 class APIError(GitLabError):

@@ -9,8 +9,10 @@ import asyncio
 import json
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from ssl import SSLContext
 from typing import Any
 
 import aiohttp
@@ -21,6 +23,7 @@ from yarl import URL
 from ._config import RetryPolicy
 from ._errors import (
     APIError,
+    OutcomeUnknown,
     RateLimited,
     RequestTimeout,
     ResponseError,
@@ -28,6 +31,7 @@ from ._errors import (
     TransportError,
 )
 from ._protocol import error_for, redact_url
+from ._ratelimit import Pacer
 
 __all__ = ["Params", "Response", "Transport"]
 
@@ -81,6 +85,9 @@ class Transport:
         timeout: aiohttp.ClientTimeout,
         retry: RetryPolicy,
         max_concurrency: int,
+        requests_per_minute: float | None = None,
+        max_body_size: int = 64 * 2**20,
+        ssl: SSLContext | bool = True,
     ) -> None:
         self.base_url = base_url
         self.max_concurrency = max_concurrency
@@ -92,7 +99,11 @@ class Transport:
         self._timeout = timeout
         self._stream_timeout = attrs.evolve(timeout, total=None)
         self._retry = retry
+        self._max_body = max_body_size
+        self._ssl = ssl
+        self.pacer = Pacer(per_minute=requests_per_minute, max_pause=retry.max_retry_after)
         self._session: aiohttp.ClientSession | None = None
+        self._secret_names = ", ".join(f"{name}=<redacted>" for name in credentials)
 
     def attach(self, session: aiohttp.ClientSession | None) -> None:
         self._session = session
@@ -116,56 +127,78 @@ class Transport:
         *,
         params: Params = (),
         json_body: Any = None,
+        idempotent: bool | None = None,
     ) -> Response:
         """Send a request, retrying what is safe, and return the read response.
 
-        Raises the matching :class:`APIError` subclass for an error status and
-        :class:`TransportError` when no answer came.
+        ``idempotent`` (default: GET and HEAD) marks a request that may be sent again after a
+        failure that could have reached GitLab. Raises the matching :class:`APIError`
+        subclass for an error status, :class:`TransportError` when no answer came, and
+        :class:`OutcomeUnknown` when a non-idempotent request may have reached GitLab.
         """
         url = self.url(path)
         if params:
             url = url.extend_query(list(params))
+        repeatable = method in _IDEMPOTENT if idempotent is None else idempotent
+        started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             try:
+                await self.pacer.wait()
                 async with self._budget:
-                    return await self._send_once(method, url, json_body)
+                    return await self._send_once(method, url, json_body, attempt)
             except (APIError, TransportError) as exc:
-                delay = self._retry_delay(method, exc, attempt)
+                delay = self._retry_delay(repeatable, exc, attempt)
+                if isinstance(exc, RateLimited) and delay is not None:
+                    # Every task of the client waits too, rather than each hitting the wall.
+                    self.pacer.pause(delay, "429 from GitLab")
+                if delay is not None and time.monotonic() - started + delay > self._retry.timeout:
+                    delay = None
                 if delay is None:
+                    if isinstance(exc, TransportError) and not repeatable and not _never_sent(exc):
+                        raise OutcomeUnknown(
+                            f"{exc.args[0].split(' (')[0]}; the request may have reached "
+                            "GitLab, so it was not sent again: check the job's state",
+                            method=method,
+                            url=redact_url(url),
+                        ) from exc
                     raise
-                log.info(
+                log.warning(
                     "retrying %s %s in %.2fs after %s (attempt %d of %d)",
                     method, redact_url(url), delay, type(exc).__name__, attempt,
                     self._retry.attempts,
                 )
                 await asyncio.sleep(delay)
 
-    def _retry_delay(self, method: str, exc: Exception, attempt: int) -> float | None:
+    def _backoff(self, attempt: int) -> float:
+        policy = self._retry
+        backoff = min(policy.max_backoff, policy.backoff * 2.0 ** (attempt - 1))
+        return backoff * (0.5 + random.random() / 2)
+
+    def _retry_delay(self, repeatable: bool, exc: Exception, attempt: int) -> float | None:
         policy = self._retry
         if attempt >= policy.attempts:
             return None
         if isinstance(exc, RateLimited):
+            # GitLab did not act on a 429, whatever the method.
             if exc.retry_after is not None:
                 return exc.retry_after if exc.retry_after <= policy.max_retry_after else None
         elif isinstance(exc, ServerError):
-            if method not in _IDEMPOTENT or exc.status not in _RETRY_STATUSES:
+            if not repeatable or exc.status not in _RETRY_STATUSES:
                 return None
         elif isinstance(exc, TransportError):
-            # A POST is retried only when the connection could not be opened: then nothing
-            # was sent. Any later failure may have reached GitLab (PEERS.md §5 item 4).
-            if method not in _IDEMPOTENT and not isinstance(
-                exc.__cause__, aiohttp.ClientConnectorError
-            ):
+            # Only a request that was never sent may be sent again when it is not repeatable
+            # (PEERS.md §5 item 4).
+            if not repeatable and not _never_sent(exc):
                 return None
         else:
             return None
-        backoff = min(policy.max_backoff, policy.backoff * 2.0 ** (attempt - 1))
-        return backoff * (0.5 + random.random() / 2)
+        return self._backoff(attempt)
 
-    async def _send_once(self, method: str, url: URL, json_body: Any) -> Response:
+    async def _send_once(self, method: str, url: URL, json_body: Any, attempt: int) -> Response:
         shown = redact_url(url)
+        clock = time.monotonic()
         try:
             for _ in range(_MAX_REDIRECTS + 1):
                 async with self.session.request(
@@ -175,9 +208,15 @@ class Transport:
                     json=json_body,
                     timeout=self._timeout,
                     allow_redirects=False,
+                    ssl=self._ssl,
                 ) as resp:
-                    body = await resp.read()
-                    log.debug("%s %s -> %d (%d bytes)", method, shown, resp.status, len(body))
+                    body = await self._read(resp, method, shown)
+                    log.debug(
+                        "%s %s -> %d (%d bytes, %.0f ms, attempt %d) [%s]", method, shown,
+                        resp.status, len(body), (time.monotonic() - clock) * 1000, attempt,
+                        self._secret_names,
+                    )
+                    self.pacer.observe(resp.headers)
                     target = self._same_origin_redirect(method, resp)
                     if target is None:
                         return self._check(Response(resp.status, resp.headers, body, method, shown))
@@ -189,6 +228,17 @@ class Transport:
                 f"request failed: {type(exc).__name__}", method=method, url=shown
             ) from exc
         raise TransportError("too many redirects", method=method, url=shown)
+
+    async def _read(self, resp: aiohttp.ClientResponse, method: str, shown: str) -> bytes:
+        """The body, refusing one larger than the client's limit before it fills memory."""
+        if (resp.content_length or 0) > self._max_body:
+            raise _too_big(resp, method, shown, self._max_body)
+        body = bytearray()
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > self._max_body:
+                raise _too_big(resp, method, shown, self._max_body)
+        return bytes(body)
 
     def _same_origin_redirect(self, method: str, resp: aiohttp.ClientResponse) -> URL | None:
         """A redirect we may follow: GET/HEAD, same scheme, host and port as the base URL.
@@ -240,7 +290,9 @@ class Transport:
         shown = redact_url(url)
         try:
             async with self._budget:
+                await self.pacer.wait()
                 resp, shown = await self._open(method, url, dict(headers or {}))
+                self.pacer.observe(resp.headers)
             try:
                 log.debug("%s %s -> %d (streamed)", method, shown, resp.status)
                 if not 200 <= resp.status < 300:
@@ -262,7 +314,8 @@ class Transport:
         headers = {**self._headers, **extra}
         for _ in range(_MAX_REDIRECTS + 1):
             resp = await self.session.request(
-                method, url, headers=headers, timeout=self._stream_timeout, allow_redirects=False
+                method, url, headers=headers, timeout=self._stream_timeout,
+                allow_redirects=False, ssl=self._ssl,
             )
             location = resp.headers.get("Location")
             if resp.status not in _REDIRECTS or not location:
@@ -272,3 +325,17 @@ class Transport:
             if url.origin() != self.base_url.origin():
                 headers = {**self._public, **extra}  # never a token to another host
         raise TransportError("too many redirects", method=method, url=redact_url(url))
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether the failure happened before any byte of the request left: then it is safe to
+    send it again, whatever it was."""
+    cause = exc.__cause__
+    return isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+
+
+def _too_big(resp: aiohttp.ClientResponse, method: str, shown: str, limit: int) -> ResponseError:
+    return ResponseError(
+        f"body larger than the client's max_body_size of {limit} bytes",
+        status=resp.status, method=method, url=shown,
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 import traceback
@@ -51,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--url", help="GitLab URL (default: $GITLAB_URL)")
     common.add_argument("--token", help="access token (default: $GITLAB_TOKEN)")
     common.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    common.add_argument("--debug", action="store_true",
+                        help="show tracebacks and log every request (tokens redacted)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     audit = sub.add_parser("audit", parents=[common], help="summarise the jobs of projects")
@@ -100,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``gitlab-jobs`` with ``argv``; return the exit code."""
     args = _parser().parse_args(argv)
     out = Output(getattr(args, "format", "table"))
+    if getattr(args, "debug", False):
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     try:
         return asyncio.run(COMMANDS[args.command](args, out))
     except KeyboardInterrupt:

@@ -105,10 +105,12 @@ class ArtifactMethods(Service):
     async def keep_artifacts(self, project: int | str, job_id: int) -> Job:
         """Keep the job's artifacts from expiring; returns the job."""
         response = await self._transport.request(
-            "POST", self._path(project, job_id, "artifacts/keep")
+            "POST", self._path(project, job_id, "artifacts/keep"), idempotent=True
         )
         return structure(response, response.json(), Job)
 
     async def delete_artifacts(self, project: int | str, job_id: int) -> None:
         """Delete the job's artifacts (GitLab answers 204)."""
-        await self._transport.request("DELETE", self._path(project, job_id, "artifacts"))
+        await self._transport.request(
+            "DELETE", self._path(project, job_id, "artifacts"), idempotent=True
+        )

@@ -166,7 +166,9 @@ class ProjectJobs(ArtifactMethods):
         if not isinstance(force, bool):
             raise TypeError(f"force must be a bool, not {type(force).__name__}")
         body = {"force": True} if force else None
-        return await self._post(self._path(project, job_id, "cancel"), Job, body)
+        # Cancelling twice is harmless (GitLab answers 201 with the job either way), so a
+        # cancel is retried like a GET.
+        return await self._post(self._path(project, job_id, "cancel"), Job, body, idempotent=True)
 
     async def retry(self, project: int | str, job_id: int) -> Job:
         """Retry a finished job and return the **new** job, which has a new id."""
@@ -198,8 +200,12 @@ class ProjectJobs(ArtifactMethods):
         )
         return structure(response, data, cls)
 
-    async def _post(self, path: str, cls: type[Job], body: Any = None) -> Job:
-        response = await self._transport.request("POST", path, json_body=body)
+    async def _post(
+        self, path: str, cls: type[Job], body: Any = None, *, idempotent: bool = False
+    ) -> Job:
+        response = await self._transport.request(
+            "POST", path, json_body=body, idempotent=idempotent
+        )
         return structure(response, response.json(), cls)
 
 
