@@ -287,26 +287,61 @@ class Transport:
         url = self.url(path)
         if params:
             url = url.extend_query(list(params))
-        shown = redact_url(url)
+        resp, shown = await self._open_with_retries(method, url, dict(headers or {}))
         try:
-            async with self._budget:
-                await self.pacer.wait()
-                resp, shown = await self._open(method, url, dict(headers or {}))
-                self.pacer.observe(resp.headers)
-            try:
-                log.debug("%s %s -> %d (streamed)", method, shown, resp.status)
-                if not 200 <= resp.status < 300:
-                    body = await resp.read()
-                    raise error_for(resp.status, resp.headers, body, method=method, url=shown)
-                yield resp
-            finally:
-                resp.release()
+            yield resp
         except TimeoutError as exc:
-            raise RequestTimeout("GitLab did not answer in time", method=method, url=shown) from exc
+            raise RequestTimeout("GitLab stopped sending", method=method, url=shown) from exc
         except aiohttp.ClientError as exc:
+            # Bytes were delivered already: not retried, so nothing is repeated.
             raise TransportError(
-                f"request failed: {type(exc).__name__}", method=method, url=shown
+                f"the answer broke off: {type(exc).__name__}", method=method, url=shown
             ) from exc
+        finally:
+            resp.release()
+
+    async def _open_with_retries(
+        self, method: str, url: URL, headers: dict[str, str]
+    ) -> tuple[aiohttp.ClientResponse, str]:
+        """Open a streamed response with a success status, retrying as :meth:`request` does
+        until the first byte of the body is handed over."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            shown = redact_url(url)
+            try:
+                async with self._budget:
+                    await self.pacer.wait()
+                    try:
+                        resp, shown = await self._open(method, url, headers)
+                    except TimeoutError as exc:
+                        raise RequestTimeout("GitLab did not answer in time", method=method,
+                                             url=shown) from exc
+                    except aiohttp.ClientError as exc:
+                        raise TransportError(f"request failed: {type(exc).__name__}",
+                                             method=method, url=shown) from exc
+                    self.pacer.observe(resp.headers)
+                    log.debug("%s %s -> %d (streamed, attempt %d) [%s]", method, shown,
+                              resp.status, attempt, self._secret_names)
+                    if 200 <= resp.status < 300:
+                        return resp, shown
+                    try:
+                        body = await resp.read()
+                    finally:
+                        resp.release()
+                    raise error_for(resp.status, resp.headers, body, method=method, url=shown)
+            except (APIError, TransportError) as exc:
+                delay = self._retry_delay(method in _IDEMPOTENT, exc, attempt)
+                if delay is not None and time.monotonic() - started + delay > self._retry.timeout:
+                    delay = None
+                if delay is None:
+                    raise
+                if isinstance(exc, RateLimited):
+                    self.pacer.pause(delay, "429 from GitLab")
+                log.warning("retrying %s %s in %.2fs after %s (attempt %d of %d)", method,
+                            shown, delay, type(exc).__name__, attempt, self._retry.attempts)
+                await asyncio.sleep(delay)
 
     async def _open(
         self, method: str, url: URL, extra: dict[str, str]

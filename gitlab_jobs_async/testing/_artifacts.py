@@ -114,6 +114,20 @@ def storage_app(fake: FakeGitLab) -> web.Application:
             return web.Response(status=403, text="AccessDenied")
         return web.Response(body=job.archive, content_type="application/zip")
 
+    async def elsewhere(request: web.Request) -> web.Response:
+        from ._server import RecordedRequest
+
+        fake.storage_requests.append(
+            RecordedRequest(
+                request.method,
+                request.raw_path.split("?", 1)[0],
+                tuple(request.query.items()),
+                request.headers.copy(),
+            )
+        )
+        return web.Response(status=404, text="NoSuchKey")
+
     app = web.Application()
     app.router.add_get("/artifacts/{job_id}/artifacts.zip", serve)
+    app.router.add_route("*", "/{tail:.*}", elsewhere)
     return app

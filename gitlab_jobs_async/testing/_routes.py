@@ -279,6 +279,7 @@ class Routes:
                 job.set_status("canceled", now)
         elif job.status in _CANCELABLE:
             graceful = job.status == "running" and job.graceful_cancel
+            self.fake.actions["cancel"] += 1
             job.set_status("canceling" if graceful else "canceled", now)
         return json_response(self._render(job), status=201)
 
@@ -289,6 +290,7 @@ class Routes:
         caller.require_role(project, "developer")
         if not job.retryable():
             raise error(403, "403 Forbidden - Job is not retryable")
+        self.fake.actions["retry"] += 1
         new = self.fake.clone_job(job, caller.user)
         # A retried bridge is rendered with the Job entity too (§3.2).
         return json_response(entities.job(new, self.fake.external_url), status=201)
@@ -303,6 +305,7 @@ class Routes:
             caller.require_role(project, "maintainer")
         if not job.erasable():
             raise error(403, "403 Forbidden - Job is not erasable!")
+        self.fake.actions["erase"] += 1
         job.erased_at = datetime.now(UTC)
         job.artifacts = ()
         job.log.clear()
@@ -323,6 +326,7 @@ class Routes:
                     raise error(400, error_=f"job_variables_attributes[{index}][{key}] is missing")
         if not job.playable():
             raise error(400, "400 Bad request - Unplayable Job")
+        self.fake.actions["play"] += 1
         job.variables = [{"key": v["key"], "value": v["value"]} for v in variables]
         job.user = caller.user
         job.set_status("pending", datetime.now(UTC))
@@ -334,20 +338,24 @@ class Routes:
         group = request.match_info["id"].strip("/").lower()
         nested = _truthy(request.query.get("include_subgroups", "false"))
         found = [
-            p for p in sorted(self.fake.projects.values(), key=lambda p: -p.id)
+            p
+            for p in sorted(self.fake.projects.values(), key=lambda p: -p.id)
             if caller.can_see(p)
             and p.path_with_namespace.lower().startswith(group + "/")
             and (nested or "/" not in p.path_with_namespace[len(group) + 1 :])
         ]
-        known = any(p.path_with_namespace.lower().startswith(group + "/")
-                    for p in self.fake.projects.values())
+        known = any(
+            p.path_with_namespace.lower().startswith(group + "/")
+            for p in self.fake.projects.values()
+        )
         if not known:
             raise error(404, "404 Group Not Found")
         window = page_params(request)
         path = request.raw_path.split("?")[0]
         params = self._query(request, id=request.match_info["id"])
-        chunk, headers = offset_page(found, window, base=self.fake.external_url, path=path,
-                                     params=params, with_count=True)
+        chunk, headers = offset_page(
+            found, window, base=self.fake.external_url, path=path, params=params, with_count=True
+        )
         base = self.fake.external_url
         return json_response([entities.project_json(p, base) for p in chunk], headers=headers)
 

@@ -8,6 +8,7 @@ import secrets
 import time
 import uuid
 import zipfile
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from types import TracebackType
@@ -82,6 +83,13 @@ class Fault:
         headers: extra headers of that answer.
         times: how many matching requests it applies to (``None``: all).
         after: a callable run after the request was handled (e.g. to add jobs).
+        behaviour: a transport-level fault instead of a status:
+            ``"reset"`` closes the connection before handling the request;
+            ``"reset_mid_body"`` handles it, sends half the answer and closes;
+            ``"truncate"`` handles it and sends a complete answer of half the body;
+            ``"drip"`` handles it and sends the body in small, slow pieces;
+            ``"redirect"`` answers 302 to :attr:`FakeGitLab.storage_url` (a second origin
+            that records what it receives) without handling the request.
     """
 
     match: Callable[[RecordedRequest], bool]
@@ -91,6 +99,7 @@ class Fault:
     headers: dict[str, str] = attrs.Factory(dict)
     times: int | None = 1
     after: Callable[[], None] | None = None
+    behaviour: str | None = None
     hits: int = 0
 
 
@@ -133,6 +142,8 @@ class FakeGitLab:
         self._storage: web.AppRunner | None = None
         self.max_count = 10_000
         """Lists with more rows than this send no totals (§5.1)."""
+        self.actions: Counter[str] = Counter()
+        """How many times each job action (cancel, retry, erase, play) changed state."""
         self.in_flight = 0
         """Requests being answered right now."""
         self.peak_in_flight = 0
@@ -441,6 +452,13 @@ class FakeGitLab:
         delay = self.latency + (fault.delay if fault else 0.0)
         if delay:
             await asyncio.sleep(delay)
+        behaviour = fault.behaviour if fault is not None else None
+        if behaviour == "reset":
+            assert request.transport is not None
+            request.transport.abort()
+            raise asyncio.CancelledError  # the connection is gone; nothing is handled
+        if behaviour == "redirect":
+            return web.Response(status=302, headers={"Location": f"{self.storage_url}/elsewhere"})
         if fault is not None and fault.status is not None:
             if isinstance(fault.body, dict | list):
                 return web.json_response(fault.body, status=fault.status, headers=fault.headers)
@@ -453,4 +471,30 @@ class FakeGitLab:
             response = exc.response()
         if fault is not None and fault.after is not None:
             fault.after()
+        if behaviour in ("reset_mid_body", "truncate", "drip") and isinstance(
+            response, web.Response
+        ):
+            return await _misbehave(request, response, behaviour)
         return response
+
+
+async def _misbehave(request: web.Request, response: web.Response, how: str) -> web.Response:
+    body = bytes(response.body) if isinstance(response.body, bytes | bytearray) else b""
+    if how == "truncate":
+        return web.Response(
+            status=response.status, body=body[: len(body) // 2], content_type=response.content_type
+        )
+    stream = web.StreamResponse(status=response.status)
+    stream.content_type = response.content_type
+    stream.content_length = len(body)
+    await stream.prepare(request)
+    if how == "reset_mid_body":
+        await stream.write(body[: len(body) // 2])
+        assert request.transport is not None
+        request.transport.abort()
+        raise asyncio.CancelledError
+    for start in range(0, len(body), 512):  # drip
+        await stream.write(body[start : start + 512])
+        await asyncio.sleep(0.002)
+    await stream.write_eof()
+    return stream  # type: ignore[return-value]
