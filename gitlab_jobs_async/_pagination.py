@@ -237,7 +237,7 @@ def _following(response: Response, page: int, per_page: int, count: int) -> int 
 
 def _total_pages(response: Response) -> int | None:
     value = response.headers.get("X-Total-Pages", "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if (value.isascii() and value.isdigit()) else None
 
 
 def _has_page_headers(response: Response) -> bool:

@@ -68,7 +68,7 @@ def encode_project(project: object) -> str:
         return str(check_id("project", project))
     if not project or project.strip() != project:
         raise ValueError(f"project path must be non-empty, without surrounding spaces: {project!r}")
-    if project.isdigit():
+    if project.isascii() and project.isdigit():
         return str(check_id("project", int(project)))
     parts = project.split("/")
     if any(not part for part in parts):
@@ -213,7 +213,7 @@ def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None
                 when = when.replace(tzinfo=UTC)
             return max(0.0, (when - now).total_seconds())
     reset = (headers.get("RateLimit-Reset") or "").strip()
-    if reset.isdigit():
+    if reset.isascii() and reset.isdigit():
         return max(0.0, float(reset) - now.timestamp())
     return None
 
@@ -246,13 +246,13 @@ def next_page(headers: Mapping[str, str]) -> int | None:
         value = headers["X-Next-Page"].strip()
         if not value:
             return None
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise ValueError(f"X-Next-Page is not a page number: {value[:40]!r}")
         return int(value)
     link = parse_link(headers.get("Link")).get("next")
     if link is not None:
         page = link.query.get("page", "")
-        if page.isdigit():
+        if page.isascii() and page.isdigit():
             return int(page)
     return None
 

@@ -23,7 +23,7 @@ log = logging.getLogger("gitlab_jobs_async")
 
 def _int(headers: Mapping[str, str], name: str) -> int | None:
     value = headers.get(name, "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if (value.isascii() and value.isdigit()) else None
 
 
 @attrs.frozen(kw_only=True)

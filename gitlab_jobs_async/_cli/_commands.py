@@ -58,7 +58,7 @@ def client(args: argparse.Namespace) -> GitLab:
 
 
 def _project(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
+    return int(text) if (text.isascii() and text.isdigit()) else text
 
 
 def _row(job: Job | Bridge) -> list[Any]:

@@ -65,6 +65,10 @@ class RecordedRequest:
     cancelled: bool = False
     response_bytes: int = 0
     """Body bytes of the answer (for benchmarks of what a client downloads)."""
+    at: float = 0.0
+    """When it arrived (``time.monotonic()``)."""
+    peer: int = 0
+    """The client's source port: one per connection, so reuse shows as repeats."""
 
     def param(self, name: str) -> str | None:
         """The first value of query parameter ``name``."""
@@ -252,7 +256,7 @@ class FakeGitLab:
 
     def find_project(self, key: str) -> FakeProject | None:
         """Look a project up as GitLab does: digits by id, a path with ``/`` by path."""
-        if key.isdigit():
+        if key.isascii() and key.isdigit():
             return self.projects.get(int(key))
         if "/" in key:
             return self._paths.get(key.lower())
@@ -421,6 +425,10 @@ class FakeGitLab:
             tuple(request.query.items()),
             CIMultiDict(request.headers),
             body,
+            at=time.monotonic(),
+            peer=int((request.transport.get_extra_info("peername") or ("", 0))[1])
+            if request.transport is not None
+            else 0,
         )
         self.requests.append(record)
         self.in_flight += 1
