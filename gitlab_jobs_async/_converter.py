@@ -143,7 +143,9 @@ _SHARED_LIMIT = 512
 
 
 def _content_key(value: Any) -> Hashable:
-    return tuple(value.items())  # TypeError when a value is a list or dict: not shared
+    # Types are part of the key: 1, 1.0 and True are equal in Python but not in JSON.
+    # A list or dict value makes the key unhashable (TypeError): then nothing is shared.
+    return tuple((k, type(v), v) for k, v in value.items())
 
 
 def _commit_key(value: Any) -> Hashable:

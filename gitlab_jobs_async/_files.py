@@ -7,7 +7,8 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable
+from contextlib import aclosing
 from pathlib import Path
 
 import attrs
@@ -38,7 +39,10 @@ async def save_chunks(chunks: AsyncIterable[bytes], path: str | os.PathLike[str]
     digest = hashlib.sha256()
     size = 0
     try:
-        with os.fdopen(fd, "wb") as file:
+        async with contextlib.AsyncExitStack() as stack:
+            if isinstance(chunks, AsyncGenerator):  # closed at once on any failure
+                await stack.enter_async_context(aclosing(chunks))
+            file = stack.enter_context(os.fdopen(fd, "wb"))
             pending = bytearray()
             async for chunk in chunks:
                 digest.update(chunk)

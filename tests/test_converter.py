@@ -172,3 +172,13 @@ def test_repeated_nested_objects_are_shared_only_when_identical():
     assert third.user is not first.user and third.user is not None
     assert third.user.name == "Someone Else"
     assert third.pipeline is not None and third.pipeline.status is JobStatus.SUCCESS
+
+
+def test_sharing_never_hides_a_wrong_type():
+    """A nested object equal in Python but of another JSON type is not taken from the cache."""
+    good = load("job_failed.json")
+    converter.structure(good, Job)
+    bad = load("job_failed.json")
+    bad["user"]["locked"] = 0  # equal to False in Python, but not a JSON boolean
+    with pytest.raises(ValueError, match=re.escape("$.user.locked")):
+        structure(bad, Job)

@@ -7,7 +7,7 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -102,7 +102,7 @@ async def cmd_show(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-async def _write_log(chunks: AsyncIterator[bytes], out: Output, *, raw: bool,
+async def _write_log(chunks: AsyncGenerator[bytes, None], out: Output, *, raw: bool,
                      sections: bool) -> list[LogSection]:
     """Copy a log to stdout: bytes as they are on a terminal or with --raw; when piped, what a
     terminal would show, without colour codes or section-marker lines."""
@@ -121,7 +121,7 @@ async def _write_log(chunks: AsyncIterator[bytes], out: Output, *, raw: bool,
                 if shown or "section_end:" not in line:
                     out.stream.write(shown + "\n")
 
-    async with aclosing(chunks):  # type: ignore[type-var]
+    async with aclosing(chunks):
         async for chunk in chunks:
             if keep and sink is not None:
                 sink.write(chunk)
