@@ -14,3 +14,13 @@ async def fake() -> AsyncIterator[FakeGitLab]:
     """A running fake GitLab on 127.0.0.1, closed after the test."""
     async with FakeGitLab() as server:
         yield server
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how big the fault-injection matrix is, when it ran."""
+    module = __import__("sys").modules.get("tests.test_faults")
+    if module is not None:
+        endpoints, faults = len(module.ENDPOINTS), len(module.FAULTS)
+        terminalreporter.write_line(
+            f"fault matrix: {endpoints} endpoints x {faults} faults = {endpoints * faults} cases"
+        )

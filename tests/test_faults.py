@@ -129,7 +129,6 @@ MATRIX = [(e, f) for e in ENDPOINTS for f in FAULTS]
 
 def test_matrix_size():
     """The matrix covers every endpoint against every fault."""
-    print(f"\nfault matrix: {len(ENDPOINTS)} endpoints x {len(FAULTS)} faults = {len(MATRIX)} cases")
     assert len(MATRIX) == 100
 
 
