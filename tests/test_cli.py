@@ -222,3 +222,25 @@ async def test_audit_of_a_group(fake: FakeGitLab):
     assert json.loads(out)["projects"] == sorted(demo.projects)
     code, _, err = await cli("audit", *auth(fake, demo.token))
     assert code == 2 and "--group" in err
+
+
+async def test_rich_output_on_a_terminal(fake: FakeGitLab):
+    """On a terminal the audit shows rich tables (and its progress display) without error."""
+    from gitlab_jobs_async import GitLab
+    from gitlab_jobs_async._cli._commands import print_audit, run_audit
+    from gitlab_jobs_async._cli._output import Output
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    demo = seed_demo(fake, pipelines=2)
+    screen = Terminal()
+    out = Output("table", screen)
+    assert out.rich
+    async with GitLab(fake.url, private_token=demo.token) as gl:
+        report = await run_audit(gl, demo.projects, out, scope=None, since=None)
+    print_audit(report, out)
+    text = screen.getvalue()
+    assert ("jobs that fail most" in text and "━" in text) or "─" in text
+    assert report.total == len([j for j in fake.jobs.values() if j.is_build])

@@ -187,11 +187,13 @@ async def run_audit(gl: GitLab, projects: list[str], out: Output, *,
     stream = gl.project_jobs.list_many(keys, scope=scope, created_after=since)
     progress: Any = None
     if out.rich and out.fmt == "table":
-        from rich.progress import Progress, TextColumn
+        from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
-        progress = Progress(TextColumn("{task.description}"),
-                            TextColumn("{task.completed} jobs"), console=out._console)
-        tasks = {key: progress.add_task(str(key), total=None) for key in keys}
+        progress = Progress(TextColumn("{task.description}"), TextColumn("{task.completed} jobs"),
+                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                            console=out._console)
+        overall = progress.add_task("all projects", total=None, rate="")
+        tasks = {key: progress.add_task(f"  {key}", total=None, rate="") for key in keys}
         progress.start()
     try:
         async with aclosing(stream):
@@ -199,6 +201,9 @@ async def run_audit(gl: GitLab, projects: list[str], out: Output, *,
                 pairs.append((str(key), job))
                 if progress is not None:
                     progress.advance(tasks[key])
+                    elapsed = progress.tasks[overall].elapsed or 0.0
+                    rate = f"{len(pairs) / elapsed:.0f} jobs/s" if elapsed > 0.1 else ""
+                    progress.update(overall, advance=1, rate=rate)
     finally:
         if progress is not None:
             progress.stop()
