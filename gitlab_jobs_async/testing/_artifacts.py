@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from ._server import FakeGitLab
 
 __all__ = ["add_artifact_routes", "storage_app"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def add_artifact_routes(app: web.Application, fake: FakeGitLab) -> None:
@@ -98,7 +101,8 @@ def add_artifact_routes(app: web.Application, fake: FakeGitLab) -> None:
 def storage_app(fake: FakeGitLab) -> web.Application:
     """A second origin standing in for object storage; it records what it receives."""
 
-    async def serve(request: web.Request) -> web.Response:
+    @web.middleware
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
         from ._server import RecordedRequest
 
         fake.storage_requests.append(
@@ -109,25 +113,18 @@ def storage_app(fake: FakeGitLab) -> web.Application:
                 request.headers.copy(),
             )
         )
+        return await handler(request)
+
+    async def serve(request: web.Request) -> web.Response:
         job = fake.jobs.get(int(request.match_info["job_id"]))
         if job is None or job.archive is None or "X-Amz-Signature" not in request.query:
             return web.Response(status=403, text="AccessDenied")
         return web.Response(body=job.archive, content_type="application/zip")
 
     async def elsewhere(request: web.Request) -> web.Response:
-        from ._server import RecordedRequest
-
-        fake.storage_requests.append(
-            RecordedRequest(
-                request.method,
-                request.raw_path.split("?", 1)[0],
-                tuple(request.query.items()),
-                request.headers.copy(),
-            )
-        )
         return web.Response(status=404, text="NoSuchKey")
 
-    app = web.Application()
+    app = web.Application(middlewares=[record])
     app.router.add_get("/artifacts/{job_id}/artifacts.zip", serve)
     app.router.add_route("*", "/{tail:.*}", elsewhere)
     return app
