@@ -311,8 +311,8 @@ class Transport:
             attempt += 1
             shown = redact_url(url)
             try:
+                await self.pacer.wait()
                 async with self._budget:
-                    await self.pacer.wait()
                     try:
                         resp, shown = await self._open(method, url, headers)
                     except TimeoutError as exc:

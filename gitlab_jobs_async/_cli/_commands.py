@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 import sys
+from collections import Counter
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
@@ -67,6 +68,8 @@ def _row(job: Job | Bridge) -> list[Any]:
     return [job.id, str(job.status), job.stage, job.name, job.ref, duration, created,
             job.failure_reason or ""]
 
+
+PER_PAGE = 100  # the SDK's default page size, used by the audit
 
 JOB_COLUMNS = ["id", "status", "stage", "name", "ref", "duration", "created", "failure"]
 
@@ -186,21 +189,26 @@ async def run_audit(gl: GitLab, projects: list[str], out: Output, *,
     keys = [_project(p) for p in projects]
     stream = gl.project_jobs.list_many(keys, scope=scope, created_after=since)
     progress: Any = None
+    seen: Counter[int | str] = Counter()
     if out.rich and out.fmt == "table":
         from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
         progress = Progress(TextColumn("{task.description}"), TextColumn("{task.completed} jobs"),
-                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
-                            console=out._console)
-        overall = progress.add_task("all projects", total=None, rate="")
-        tasks = {key: progress.add_task(f"  {key}", total=None, rate="") for key in keys}
+                            TextColumn("{task.fields[pages]}"), TextColumn("{task.fields[rate]}"),
+                            TimeElapsedColumn(), console=out._console)
+        overall = progress.add_task("all projects", total=None, rate="", pages="")
+        tasks = {key: progress.add_task(f"  {key}", total=None, rate="", pages="0 pages")
+                 for key in keys}
         progress.start()
     try:
         async with aclosing(stream):
             async for key, job in stream:
                 pairs.append((str(key), job))
                 if progress is not None:
-                    progress.advance(tasks[key])
+                    seen[key] += 1
+                    # Pages are full but the last, so pages read = ceil(jobs / per_page).
+                    pages = -(-seen[key] // PER_PAGE)
+                    progress.update(tasks[key], advance=1, pages=f"{pages} pages")
                     elapsed = progress.tasks[overall].elapsed or 0.0
                     rate = f"{len(pairs) / elapsed:.0f} jobs/s" if elapsed > 0.1 else ""
                     progress.update(overall, advance=1, rate=rate)
