@@ -55,7 +55,9 @@ class Output:
         if self._console is not None:
             from rich.table import Table
 
-            table = Table(title=title, title_justify="left")
+            if title:
+                self._console.print(title, style="bold", markup=False)
+            table = Table()
             for column in columns:
                 table.add_column(column)
             for row in cells:
