@@ -128,11 +128,20 @@ async def test_page_failing_for_good_raises_after_what_came_before(fake):
 async def test_early_break_cancels_requests_in_flight(fake):
     """Leaving the loop cancels the pages in flight, and no page is requested afterwards."""
     token, _, _, _ = seed(fake, 1000)
-    fake.add_fault(lambda r: is_list(r) and page_of(r) > 1, delay=0.5, times=None)
+    arrived = asyncio.Event()
+
+    def hold(request: RecordedRequest) -> bool:
+        if is_list(request) and page_of(request) > 1:
+            arrived.set()
+            return True
+        return False
+
+    fake.add_fault(hold, delay=0.5, times=None)
     async with GitLab(fake.url, private_token=token) as gl:
         async with aclosing(gl.project_jobs.list(BASE)) as jobs:
             async for _ in jobs:
-                await asyncio.sleep(0.05)  # let the pages ahead go out
+                await arrived.wait()  # the pages ahead are on the wire
+                await asyncio.sleep(0.02)
                 break
         sent = len(fake.requests)
         await asyncio.sleep(0.2)
