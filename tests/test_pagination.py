@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextlib import aclosing
 from datetime import timedelta
 from typing import Any
@@ -33,6 +34,14 @@ def page_of(request: RecordedRequest) -> int:
 
 def is_list(request: RecordedRequest) -> bool:
     return request.path.endswith("/jobs")
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Wait until ``check()`` holds (the server sees a client's cancellation a moment later)."""
+    for _ in range(int(seconds / 0.01)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
 
 
 SIZES = [0, 1, 99, 100, 101, 2345, 10_001]
@@ -144,9 +153,10 @@ async def test_early_break_cancels_requests_in_flight(fake):
                 await asyncio.sleep(0.02)
                 break
         sent = len(fake.requests)
-        await asyncio.sleep(0.2)
+        ahead = [r for r in fake.requests[:sent] if is_list(r) and page_of(r) > 1]
+        await eventually(lambda: all(r.cancelled for r in ahead))
+        await asyncio.sleep(0.2)  # time enough for a stray request to show up
         assert (await gl.project_jobs.get(BASE, 1)).id == 1  # the pool still serves
-    ahead = [r for r in fake.requests[:sent] if is_list(r) and page_of(r) > 1]
     assert ahead and all(r.cancelled for r in ahead)
     assert len([r for r in fake.requests if is_list(r)]) == 1 + len(ahead)
 
@@ -175,8 +185,8 @@ async def test_cancelling_the_consumer_task_cancels_pages(fake):
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        await asyncio.sleep(0.1)
-    ahead = [r for r in fake.requests if is_list(r) and page_of(r) > 1]
+        ahead = [r for r in fake.requests if is_list(r) and page_of(r) > 1]
+        await eventually(lambda: all(r.cancelled for r in ahead))
     assert ahead and all(r.cancelled for r in ahead)
 
 
