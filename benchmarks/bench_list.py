@@ -172,5 +172,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--latencies", type=int, nargs="+", default=[0, 20, 50])
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     args = parser.parse_args()
+    CONCURRENCY = args.concurrency
     asyncio.run(main(args.runs, args.latencies))
