@@ -27,6 +27,7 @@ from ._version import __version__
 __all__ = ["GITLAB_COM_REQUESTS_PER_MINUTE", "GitLab"]
 
 USER_AGENT = f"gitlab-jobs-async/{__version__}"
+_READ_BUFFER = 2**20
 GITLAB_COM_REQUESTS_PER_MINUTE = 2000
 """GitLab.com's published limit for authenticated API traffic, per user."""
 
@@ -189,7 +190,8 @@ class GitLab:
                 raise RuntimeError("the aiohttp session given to GitLab(session=...) is closed")
             session = self._borrowed
         else:
-            session = aiohttp.ClientSession()
+            # A larger read buffer means fewer pause/resume cycles on big logs and artifacts.
+            session = aiohttp.ClientSession(read_bufsize=_READ_BUFFER)
         self._transport.attach(session)
         self._state = _State.OPENED
         return self

@@ -25,6 +25,7 @@ import aiohttp
 
 from ._errors import LogRewritten
 from ._models import Job, JobStatus
+from ._transport import body_chunks
 
 __all__ = ["TERMINAL", "WAITING", "follow_log"]
 
@@ -81,7 +82,7 @@ async def _new_bytes(
             position = int(match.group(1)) if match else 0
         seen = bytearray()  # the bytes in [start, offset) as they come now
         verified = False
-        async for chunk in response.content.iter_chunked(chunk_size):
+        async for chunk in body_chunks(response, chunk_size):
             end = position + len(chunk)
             if position < offset:
                 lo, hi = max(start - position, 0), min(offset - position, len(chunk))

@@ -10,7 +10,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from ssl import SSLContext
 from typing import Any
@@ -33,7 +33,7 @@ from ._errors import (
 from ._protocol import error_for, redact_url
 from ._ratelimit import Pacer
 
-__all__ = ["Params", "Response", "Transport"]
+__all__ = ["Params", "Response", "Transport", "body_chunks"]
 
 log = logging.getLogger("gitlab_jobs_async")
 
@@ -374,3 +374,19 @@ def _too_big(resp: aiohttp.ClientResponse, method: str, shown: str, limit: int) 
         f"body larger than the client's max_body_size of {limit} bytes",
         status=resp.status, method=method, url=shown,
     )
+
+
+async def body_chunks(
+    response: aiohttp.ClientResponse, chunk_size: int
+) -> AsyncGenerator[bytes, None]:
+    """A response body as chunks of at most ``chunk_size`` bytes, as they arrive.
+
+    Reads whatever the connection has buffered (``iter_any``) and cuts it, which is markedly
+    faster than ``iter_chunked`` on large bodies (benchmarks/README.md).
+    """
+    async for data in response.content.iter_any():
+        if len(data) <= chunk_size:
+            yield data
+        else:
+            for start in range(0, len(data), chunk_size):
+                yield data[start : start + chunk_size]

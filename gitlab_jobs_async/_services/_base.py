@@ -11,7 +11,7 @@ from .._converter import structure as structure_data
 from .._errors import ResponseError
 from .._pagination import ListOptions, Pagination, iter_items
 from .._protocol import check_id, check_per_page, scope_params
-from .._transport import Params, Response, Transport
+from .._transport import Params, Response, Transport, body_chunks
 
 __all__ = ["Scope", "Service", "structure"]
 
@@ -40,7 +40,7 @@ class Service:
     ) -> AsyncGenerator[bytes, None]:
         """A body as chunks of at most ``chunk_size`` bytes, as they arrive."""
         async with self._transport.stream("GET", path, params=params) as response:
-            async for chunk in response.content.iter_chunked(chunk_size):
+            async for chunk in body_chunks(response, chunk_size):
                 yield chunk
 
     def _options(
