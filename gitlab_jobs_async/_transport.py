@@ -234,7 +234,7 @@ class Transport:
         if (resp.content_length or 0) > self._max_body:
             raise _too_big(resp, method, shown, self._max_body)
         body = bytearray()
-        async for chunk in resp.content.iter_chunked(64 * 1024):
+        async for chunk in resp.content.iter_any():
             body += chunk
             if len(body) > self._max_body:
                 raise _too_big(resp, method, shown, self._max_body)
