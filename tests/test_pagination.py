@@ -44,6 +44,20 @@ async def eventually(check: Callable[[], bool], seconds: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
+def hold_pages_after_the_first(fake: FakeGitLab, *, delay: float) -> asyncio.Event:
+    """Delay every list page but the first; the event is set when one of them arrives."""
+    arrived = asyncio.Event()
+
+    def hold(request: RecordedRequest) -> bool:
+        if is_list(request) and page_of(request) > 1:
+            arrived.set()
+            return True
+        return False
+
+    fake.add_fault(hold, delay=delay, times=None)
+    return arrived
+
+
 SIZES = [0, 1, 99, 100, 101, 2345, 10_001]
 
 
@@ -137,15 +151,7 @@ async def test_page_failing_for_good_raises_after_what_came_before(fake):
 async def test_early_break_cancels_requests_in_flight(fake):
     """Leaving the loop cancels the pages in flight, and no page is requested afterwards."""
     token, _, _, _ = seed(fake, 1000)
-    arrived = asyncio.Event()
-
-    def hold(request: RecordedRequest) -> bool:
-        if is_list(request) and page_of(request) > 1:
-            arrived.set()
-            return True
-        return False
-
-    fake.add_fault(hold, delay=0.5, times=None)
+    arrived = hold_pages_after_the_first(fake, delay=0.5)
     async with GitLab(fake.url, private_token=token) as gl:
         async with aclosing(gl.project_jobs.list(BASE)) as jobs:
             async for _ in jobs:
@@ -164,15 +170,7 @@ async def test_early_break_cancels_requests_in_flight(fake):
 async def test_cancelling_the_consumer_task_cancels_pages(fake):
     """Cancelling the task that iterates cancels its page requests too."""
     token, _, _, _ = seed(fake, 1000)
-    arrived = asyncio.Event()
-
-    def hold(request: RecordedRequest) -> bool:
-        if is_list(request) and page_of(request) > 1:
-            arrived.set()
-            return True
-        return False
-
-    fake.add_fault(hold, delay=5, times=None)
+    arrived = hold_pages_after_the_first(fake, delay=5)
 
     async with GitLab(fake.url, private_token=token) as gl:
 
