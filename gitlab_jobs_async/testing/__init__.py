@@ -13,10 +13,17 @@
 
 It builds its JSON from plain dicts shaped like GitLab's entities, never from this SDK's
 models, so it can check the SDK (and any other client, such as python-gitlab) independently.
+
+Modules: ``_records`` (records and their state rules), ``_state`` (the store, seeding and
+job actions), ``_entities`` (JSON builders), ``_paging`` (offset/keyset headers),
+``_params`` (Grape-like parameters), ``_access`` (authentication and roles), ``_errors``
+(error bodies), ``_routes`` and ``_artifacts`` (the routes), ``_recording`` (recorded
+requests and scripted faults), ``_server`` (the server).
 """
 
+from ._recording import Fault, RecordedRequest
 from ._records import FakeJob, FakePipeline, FakeProject, FakeUser
-from ._server import FakeGitLab, Fault, RecordedRequest
+from ._server import FakeGitLab
 
 __all__ = [
     "FakeGitLab",

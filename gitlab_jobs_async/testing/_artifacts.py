@@ -1,4 +1,4 @@
-"""The fake GitLab's artifact routes and its object storage (§2.11). Strictly private."""
+"""The fake GitLab's artifact routes and its object storage (§2.11)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ._errors import error
+from ._errors import error, json_response
+from ._params import Checks
+from ._recording import RecordedRequest
 from ._records import FakeJob
 
 if TYPE_CHECKING:
@@ -21,17 +23,18 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def add_artifact_routes(app: web.Application, fake: FakeGitLab) -> None:
     """Register the artifact routes (before the job routes they could be mistaken for)."""
-    from ._routes import Routes, json_response
+    from ._routes import Routes
 
     class ArtifactRoutes(Routes):
-        def _reader(self, request: web.Request) -> tuple[FakeJob | None, str]:
-            caller = self._caller(request, job_token=True, required=False)
-            project = self._readable_project(request, caller)
+        async def _reader(self, request: web.Request) -> tuple[FakeJob | None, str]:
+            caller, params = await self._auth(request, job_token=True, required=False)
             if "job_id" in request.match_info:
-                return self._job(request, project), ""
-            name = request.query.get("job")
-            if not name:
+                job_id = self._job_id(request, Checks(params))
+                return self._job(self._readable_project(request, caller), job_id), ""
+            name = params.get("job")
+            if not isinstance(name, str) or not name:
                 raise error(400, error_="job is missing")
+            project = self._readable_project(request, caller)
             ref = request.match_info["ref"]
             found = next(
                 (
@@ -44,7 +47,7 @@ def add_artifact_routes(app: web.Application, fake: FakeGitLab) -> None:
             return found, ref
 
         async def archive(self, request: web.Request) -> web.StreamResponse:
-            job, _ = self._reader(request)
+            job, _ = await self._reader(request)
             if job is None or job.archive is None or job.erased_at is not None:
                 raise error(404, "404 Not found")
             if fake.object_storage:
@@ -61,7 +64,7 @@ def add_artifact_routes(app: web.Application, fake: FakeGitLab) -> None:
             )
 
         async def file(self, request: web.Request) -> web.Response:
-            job, _ = self._reader(request)
+            job, _ = await self._reader(request)
             path = request.match_info["path"]
             if ".." in path.split("/"):
                 raise error(400, error_="artifact_path is invalid")
@@ -70,18 +73,20 @@ def add_artifact_routes(app: web.Application, fake: FakeGitLab) -> None:
             return web.Response(body=job.files[path], content_type="application/octet-stream")
 
         async def keep(self, request: web.Request) -> web.Response:
-            caller = self._caller(request)
+            caller, params = await self._auth(request)
+            job_id = self._job_id(request, Checks(params))
             project = self._readable_project(request, caller)
-            job = self._job(request, project)
+            job = self._job(project, job_id)
             caller.require_role(project, "developer")
             if job.archive is None:
                 raise error(404, "404 Not found")
             return json_response(self._render(job), status=200)
 
         async def delete(self, request: web.Request) -> web.Response:
-            caller = self._caller(request)
+            caller, params = await self._auth(request)
+            job_id = self._job_id(request, Checks(params))
             project = self._readable_project(request, caller)
-            job = self._job(request, project)
+            job = self._job(project, job_id)
             caller.require_role(project, "maintainer")
             job.archive = None
             job.files = {}
@@ -103,14 +108,12 @@ def storage_app(fake: FakeGitLab) -> web.Application:
 
     @web.middleware
     async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
-        from ._server import RecordedRequest
-
         fake.storage_requests.append(
             RecordedRequest(
                 request.method,
                 request.raw_path.split("?", 1)[0],
                 tuple(request.query.items()),
-                request.headers.copy(),
+                request.headers,
             )
         )
         return await handler(request)

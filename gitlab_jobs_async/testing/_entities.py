@@ -1,8 +1,8 @@
 """GitLab's JSON entities built as plain dicts (SERVER-BEHAVIOUR.md §3).
 
-Strictly private. Deliberately independent of the SDK's models and converter: a bug in how
-the SDK reads JSON must not be hidden by the same bug in how the fake writes it. Keys come
-in GitLab's exposure order; conditional keys are left out exactly where GitLab leaves them out.
+Deliberately independent of the SDK's models and converter: a bug in how the SDK reads JSON
+must not be hidden by the same bug in how the fake writes it. Keys come in GitLab's
+exposure order; conditional keys are left out exactly where GitLab leaves them out.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ._records import BASE_TIME, FakeJob, FakePipeline, FakeProject, FakeUser
+from ._records import BASE_TIME, COMPLETED, FakeJob, FakePipeline, FakeProject, FakeUser
 
 __all__ = ["allowed_agents", "bridge", "iso", "job", "pipeline_basic", "project_json"]
 
@@ -100,13 +100,16 @@ def pipeline_basic(p: FakePipeline, base: str) -> dict[str, Any]:
     }
 
 
+def _seconds(start: datetime | None, end: datetime | None, now: datetime) -> float | None:
+    """GitLab's ``calculate_duration``: ``(end || now) - start``; grows while ``end`` is unset.
+    Never negative, should the fixed seeding clock be ahead of the real one."""
+    if start is None:
+        return None
+    return max(0.0, ((end or now) - start).total_seconds())
+
+
 def _job_basic(j: FakeJob, base: str, now: datetime) -> dict[str, Any]:
-    duration: float | None = None
-    if j.started_at is not None:
-        duration = ((j.finished_at or now) - j.started_at).total_seconds()
-    queued: float | None = None
-    if j.queued_at is not None:
-        queued = ((j.started_at or now) - j.queued_at).total_seconds()
+    """``Entities::Ci::JobBasic``."""
     data: dict[str, Any] = {
         "id": j.id,
         "status": j.status,
@@ -120,8 +123,8 @@ def _job_basic(j: FakeJob, base: str, now: datetime) -> dict[str, Any]:
         "started_at": iso(j.started_at),
         "finished_at": iso(j.finished_at),
         "erased_at": iso(j.erased_at),
-        "duration": duration,
-        "queued_duration": queued,
+        "duration": _seconds(j.started_at, j.finished_at, now),
+        "queued_duration": _seconds(j.queued_at, j.started_at, now),
         "user": user(j.user, base),
         "commit": commit(j.pipeline, base),
         "pipeline": pipeline_basic(j.pipeline, base),
@@ -137,10 +140,7 @@ def job(j: FakeJob, base: str, now: datetime | None = None) -> dict[str, Any]:
     """``Entities::Ci::Job``; also how GitLab renders a retried bridge (no runner_manager)."""
     now = now or datetime.now(UTC)
     data = _job_basic(j, base, now)
-    live = j.erased_at is None
-    kinds = [k for k in j.artifacts if live and (k != "trace" or j.log)]
-    if live and j.log and "trace" not in kinds:
-        kinds.append("trace")
+    kinds = _artifact_kinds(j)
     if "archive" in kinds:
         data["artifacts_file"] = {
             "filename": "artifacts.zip",
@@ -151,7 +151,8 @@ def job(j: FakeJob, base: str, now: datetime | None = None) -> dict[str, Any]:
     data["runner"] = _runner(j.id) if picked else None
     if j.is_build:
         data["runner_manager"] = _runner_manager(j.id) if picked else None
-    data["artifacts_expire_at"] = iso(j.created_at + timedelta(days=30)) if kinds else None
+    expiring = any(kind != "trace" for kind in kinds)
+    data["artifacts_expire_at"] = iso(j.created_at + timedelta(days=30)) if expiring else None
     data["archived"] = j.archived
     data["tag_list"] = sorted(j.tag_list)
     if j.extra_fields:
@@ -166,6 +167,17 @@ def bridge(j: FakeJob, base: str, now: datetime | None = None) -> dict[str, Any]
     if j.extra_fields:
         data.update(j.extra_fields)
     return data
+
+
+def _artifact_kinds(j: FakeJob) -> list[str]:
+    """The job's artifacts: none once erased; the log counts (as ``trace``) once it is
+    archived, that is when the job is complete, or when the test listed it."""
+    if j.erased_at is not None:
+        return []
+    kinds = [k for k in j.artifacts if k != "trace" or j.log]
+    if j.log and j.status in COMPLETED and "trace" not in kinds:
+        kinds.append("trace")
+    return kinds
 
 
 def _artifact(kind: str, j: FakeJob) -> dict[str, Any]:
@@ -218,19 +230,25 @@ def _runner_manager(job_id: int) -> dict[str, Any]:
 
 def project_json(p: FakeProject, base: str) -> dict[str, Any]:
     """A minimal ``Entities::Project``, enough for clients that fetch the project first."""
-    namespace = p.path_with_namespace.rsplit("/", 1)[0] if "/" in p.path_with_namespace else ""
+    namespace = p.namespace
     return {
         "id": p.id,
         "description": None,
         "name": p.name,
         "name_with_namespace": p.path_with_namespace.replace("/", " / "),
-        "path": p.name,
+        "path": p.path,
         "path_with_namespace": p.path_with_namespace,
         "created_at": iso(BASE_TIME),
         "default_branch": "main",
         "visibility": p.visibility,
         "web_url": f"{base}/{p.path_with_namespace}",
-        "namespace": {"full_path": namespace},
+        "namespace": {
+            "name": namespace.rsplit("/", 1)[-1],
+            "path": namespace.rsplit("/", 1)[-1],
+            "kind": "group" if namespace else "user",
+            "full_path": namespace,
+        },
+        "public_jobs": p.public_builds,
     }
 
 

@@ -1,13 +1,26 @@
-"""GitLab's error bodies for the fake (§8). Strictly private."""
+"""GitLab's JSON answers and error bodies for the fake (§1, §8)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
-__all__ = ["FakeError", "error"]
+__all__ = ["FakeError", "error", "json_response"]
+
+
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """A JSON answer with ``Content-Type: application/json`` (no charset, as Grape sends)."""
+    return web.Response(
+        status=status,
+        body=json.dumps(data).encode(),
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 class FakeError(Exception):
@@ -20,12 +33,7 @@ class FakeError(Exception):
         self.headers = headers
 
     def response(self) -> web.Response:
-        return web.Response(
-            status=self.status,
-            text=json.dumps(self.body),
-            content_type="application/json",
-            headers=self.headers,
-        )
+        return json_response(self.body, self.status, self.headers)
 
 
 def error(

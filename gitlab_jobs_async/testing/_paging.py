@@ -1,83 +1,58 @@
-"""GitLab's pagination rules for the fake: parameters, headers and cursors (§5).
-
-Strictly private.
-"""
+"""GitLab's pagination for the fake: offset headers, keyset cursors and links (§5)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
-from collections.abc import Sequence
-from typing import TypeVar
-from urllib.parse import urlencode
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from aiohttp import web
+import attrs
 
 from ._errors import error
 
-__all__ = ["Window", "keyset_page", "offset_page", "page_params"]
+__all__ = ["MAX_PER_PAGE", "Window", "decode_cursor", "encode_cursor", "keyset_page", "offset_page"]
 
 T = TypeVar("T")
 
 MAX_PER_PAGE = 100
+"""Kaminari's ``max_per_page``: larger values are clamped silently."""
+
+Linker = Callable[[Mapping[str, Any]], str]
+"""Makes a link from params: the external host, the request path and ``to_query``."""
 
 
+@attrs.frozen
 class Window:
-    """Parsed ``page``/``per_page``: the raw ``per_page`` is kept for the offset cap check."""
+    """Parsed ``page``/``per_page``; the requested ``per_page`` is kept for the offset cap."""
 
-    def __init__(self, page: int, per_page: int, raw_per_page: int) -> None:
-        self.page = page
-        self.per_page = per_page
-        self.raw_per_page = raw_per_page
-
-
-def _int_param(query: web.BaseRequest, name: str) -> int | None:
-    value = query.query.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise error(400, error_=f"{name} is invalid") from None
-
-
-def page_params(request: web.BaseRequest) -> Window:
-    """Read ``page`` and ``per_page`` as Grape and Kaminari do: default 20, clamp 100, 0 → 400."""
-    page = _int_param(request, "page")
-    per_page = _int_param(request, "per_page")
-    if per_page == 0:
-        raise error(400, error_="per_page has a value not allowed")
-    raw = 20 if per_page is None or per_page < 0 else per_page
-    return Window(max(page or 1, 1), min(raw, MAX_PER_PAGE), raw)
-
-
-def _link(base: str, path: str, params: Sequence[tuple[str, str]]) -> str:
-    return f"{base}{path}?{urlencode(sorted(params, key=lambda kv: kv[0]))}"
+    page: int
+    per_page: int
+    raw_per_page: int
 
 
 def offset_page(
     items: Sequence[T],
     window: Window,
     *,
-    base: str,
-    path: str,
-    params: Sequence[tuple[str, str]],
+    link: Linker,
+    params: Mapping[str, Any],
     with_count: bool,
 ) -> tuple[list[T], dict[str, str]]:
     """One offset page of ``items`` and GitLab's headers for it (§5.1).
 
     ``X-Next-Page``/``X-Prev-Page`` are always present, empty when there is no such page.
-    Totals and ``rel="last"`` only when ``with_count``.
+    ``Link`` lists prev, next, first, and last only ``with_count``, as do the totals.
     """
-    start = (window.page - 1) * window.per_page
-    chunk = list(items[start : start + window.per_page])
-    has_next = len(items) > start + window.per_page
     page, per_page = window.page, window.per_page
-    fixed = [(k, v) for k, v in params if k not in ("page", "per_page")]
+    start = (page - 1) * per_page
+    chunk = list(items[start : start + per_page])
+    has_next = len(items) > start + per_page
 
     def url(number: int) -> str:
-        return _link(base, path, [*fixed, ("page", str(number)), ("per_page", str(per_page))])
+        return link({**params, "page": number, "per_page": per_page})
 
     headers = {
         "X-Per-Page": str(per_page),
@@ -101,11 +76,13 @@ def offset_page(
 
 
 def encode_cursor(last_id: int) -> str:
+    """URL-safe Base64, with padding, of ``{"id":"<id>","_kd":"n"}`` (§5.3)."""
     raw = json.dumps({"id": str(last_id), "_kd": "n"}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode()
 
 
 def decode_cursor(cursor: str) -> int:
+    """The id a cursor continues below (400 ``cursor is invalid`` when unreadable)."""
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return int(data["id"])
@@ -116,41 +93,22 @@ def decode_cursor(cursor: str) -> int:
 def keyset_page(
     items: Sequence[T],
     ids: Sequence[int],
-    request: web.BaseRequest,
     *,
-    base: str,
-    path: str,
-    params: Sequence[tuple[str, str]],
+    per_page: int,
+    cursor: str | None,
+    link: Linker,
+    params: Mapping[str, Any],
 ) -> tuple[list[T], dict[str, str]]:
-    """One keyset page (``id DESC``) and its only header, ``Link rel="next"`` (§5.3).
-
-    ``items`` are newest first and ``ids`` their ids. Only ``order_by=id`` with ``sort=desc``
-    is supported; anything else is GitLab's 405.
-    """
-    order_by = request.query.get("order_by", "id")
-    sort = request.query.get("sort", "desc")
-    if order_by != "id" or sort != "desc":
-        raise error(405, error_="Keyset pagination is not yet available for this type of request")
-    per_page = page_params(request).per_page
-    cursor = request.query.get("cursor")
+    """One keyset page (``id DESC``) and its only header, ``Link rel="next"``, left out on
+    the last page (§5.3). ``items`` are newest first and ``ids`` their ids."""
     start = 0
     if cursor:
         below = decode_cursor(cursor)
-        # ids are descending: the first index whose id is below the cursor's.
-        lo, hi = 0, len(ids)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if ids[mid] >= below:
-                lo = mid + 1
-            else:
-                hi = mid
-        start = lo
+        # ids descend: as negatives they ascend; find the first id below the cursor's.
+        start = bisect.bisect_right(ids, -below, key=lambda job_id: -job_id)
     chunk = list(items[start : start + per_page])
     headers: dict[str, str] = {}
     if len(items) > start + per_page:
         last = ids[start + per_page - 1]
-        fixed = [(k, v) for k, v in params if k != "cursor"]
-        headers["Link"] = (
-            f'<{_link(base, path, [*fixed, ("cursor", encode_cursor(last))])}>; rel="next"'
-        )
+        headers["Link"] = f'<{link({**params, "cursor": encode_cursor(last)})}>; rel="next"'
     return chunk, headers

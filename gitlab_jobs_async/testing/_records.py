@@ -1,6 +1,6 @@
-"""The fake GitLab's in-memory state: plain mutable records and GitLab's state rules.
+"""The fake GitLab's records: plain mutable objects and GitLab's rules about their states.
 
-Strictly private; seeded through :class:`~gitlab_jobs_async.testing.FakeGitLab`.
+Seeded through :class:`~gitlab_jobs_async.testing.FakeGitLab`; tests may read and change them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import attrs
 
 __all__ = [
     "BASE_TIME",
+    "CANCELABLE",
     "COMPLETED",
     "FakeJob",
     "FakePipeline",
@@ -21,6 +22,8 @@ __all__ = [
     "ROLES",
     "STATUSES",
     "Token",
+    "fake_sha",
+    "seeded_times",
 ]
 
 BASE_TIME = datetime(2026, 11, 1, 9, 0, 0, tzinfo=UTC)
@@ -30,8 +33,11 @@ STATUSES = (
     "created", "waiting_for_resource", "preparing", "waiting_for_callback", "pending",
     "running", "success", "failed", "canceling", "canceled", "skipped", "manual", "scheduled",
 )  # fmt: skip
+"""``Ci::HasStatus::AVAILABLE_STATUSES`` (§4.1)."""
 COMPLETED = frozenset({"success", "failed", "canceled", "skipped"})
 RETRYABLE = frozenset({"success", "failed", "canceled", "canceling"})
+CANCELABLE = frozenset(STATUSES) - COMPLETED - {"canceling"}
+"""What the ``cancel`` event moves to ``canceled`` (or ``canceling``) (§2.4)."""
 ROLES = {"guest": 10, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
 
 
@@ -48,7 +54,7 @@ class FakeUser:
 
 @attrs.define(eq=False)
 class Token:
-    """A token: ``kind`` is personal, oauth or job."""
+    """A token: ``kind`` is personal, oauth or job; ``state`` active, expired or revoked."""
 
     value: str = attrs.field(repr=False)
     kind: str
@@ -60,20 +66,33 @@ class Token:
 
 @attrs.define(eq=False)
 class FakeProject:
-    """A project, found by id or by full path."""
+    """A project, found by id or by full path (``group/sub/app``)."""
 
     id: int
     path_with_namespace: str
     visibility: str = "private"
     public_builds: bool = True
     members: dict[int, int] = attrs.Factory(dict)
+    """User id → access level (10 guest … 50 owner)."""
     agents: list[dict[str, Any]] = attrs.Factory(list)
+    """What ``GET /job/allowed_agents`` lists for this project's jobs."""
     builds: list[FakeJob] = attrs.Factory(list)
     """Every build (not bridge) in id order; lists read it newest first."""
+    pipeline_count: int = 0
+    """Pipelines created so far: the next pipeline's ``iid`` is one more."""
 
     @property
     def name(self) -> str:
         return self.path_with_namespace.rsplit("/", 1)[-1]
+
+    @property
+    def path(self) -> str:
+        return self.name
+
+    @property
+    def namespace(self) -> str:
+        """The full path of the group the project is in (``""`` for none)."""
+        return self.path_with_namespace.rpartition("/")[0]
 
 
 @attrs.define(eq=False)
@@ -99,6 +118,7 @@ class FakeJob:
 
     id: int
     kind: str
+    """``"build"`` (``Ci::Build``) or ``"bridge"`` (a trigger job, ``Ci::Bridge``)."""
     pipeline: FakePipeline
     name: str
     stage: str
@@ -108,15 +128,21 @@ class FakeJob:
     log: bytearray = attrs.Factory(bytearray)
     user: FakeUser | None = None
     runner: bool = True
+    """Picked up by a runner once started (``runner``/``runner_manager`` then non-null)."""
     tag_list: tuple[str, ...] = ()
     allow_failure: bool = False
     coverage: float | None = None
     artifacts: tuple[str, ...] = ()
+    """Artifact file types (``archive``, ``metadata``, ``junit``, ``trace``, ...)."""
     archived: bool = False
     debug_trace: bool = False
+    """``CI_DEBUG_TRACE`` set: reading the log needs developer access."""
     graceful_cancel: bool = False
+    """The runner supports graceful cancel: cancelling a running job gives ``canceling``."""
     environment: dict[str, str] | None = None
+    """``{"tier": ..., "slug": ...}`` of the job's environment, if any."""
     extra_fields: dict[str, Any] | None = None
+    """Merged last into the job's JSON (to test unknown keys)."""
     downstream: FakePipeline | None = None
     created_at: datetime = BASE_TIME
     queued_at: datetime | None = None
@@ -124,12 +150,16 @@ class FakeJob:
     finished_at: datetime | None = None
     erased_at: datetime | None = None
     retried: bool = False
+    """A newer attempt exists (hidden from pipeline lists unless ``include_retried``)."""
     variables: list[dict[str, str]] = attrs.Factory(list)
+    """The ``job_variables_attributes`` it was last played with."""
     archive: bytes | None = None
     """The artifacts archive (a zip); built from ``files`` when only those are given."""
     files: dict[str, bytes] = attrs.Factory(dict)
     script: list[tuple[bytes, str | None]] = attrs.Factory(list)
     """Steps applied one per ``GET`` of the job: (bytes to append to the log, new status)."""
+    token: str | None = attrs.field(default=None, repr=False)
+    """Its CI job token, once :meth:`FakeGitLab.job_token` made one."""
 
     @property
     def project(self) -> FakeProject:
@@ -139,26 +169,36 @@ class FakeJob:
     def is_build(self) -> bool:
         return self.kind == "build"
 
+    @property
+    def is_bridge(self) -> bool:
+        return self.kind == "bridge"
+
     def set_status(self, status: str, now: datetime) -> None:
-        """Move to ``status``, stamping times as GitLab does (§4.1)."""
+        """Move to ``status``, stamping times as GitLab does (§3.1, §4.1).
+
+        ``queued_at`` on entering pending (or running, which passes through pending),
+        ``started_at`` on running, ``finished_at`` on success/failed/canceled/skipped.
+        """
         if status not in STATUSES:
             raise ValueError(f"unknown job status {status!r}")
-        if status == "pending" and self.queued_at is None:
+        if status in ("pending", "running") and self.queued_at is None:
             self.queued_at = now
         if status == "running" and self.started_at is None:
             self.started_at = now
-        if status in COMPLETED and self.finished_at is None:
-            self.finished_at = now
-        if status not in COMPLETED:
+        if status in COMPLETED:
+            self.finished_at = self.finished_at or now
+        else:
             self.finished_at = None
         if status != "failed":
             self.failure_reason = None
         self.status = status
 
     def retryable(self) -> bool:
+        """``Processable#retryable?``: latest attempt, not archived, and finished (§2.5)."""
         return not self.retried and not self.archived and self.status in RETRYABLE
 
     def playable(self) -> bool:
+        """``Ci::Build#playable?``: a manual or delayed job waiting, or retryable (§2.7)."""
         return (
             self.when in ("manual", "delayed")
             and not self.archived
@@ -166,15 +206,19 @@ class FakeJob:
         )
 
     def erasable(self) -> bool:
+        """``Ci::Build#erasable?``: complete, with artifacts or a log (§2.6)."""
         return (
             self.is_build and self.status in COMPLETED and (bool(self.artifacts) or bool(self.log))
         )
 
 
+_QUEUED = frozenset({"pending", "running", "success", "failed", "canceling", "canceled"})
+
+
 def seeded_times(job_id: int, status: str) -> dict[str, Any]:
     """Deterministic timestamps for a job seeded in ``status``."""
     created = BASE_TIME + timedelta(seconds=job_id * 60)
-    queued = created + timedelta(seconds=3) if status not in ("created", "manual") else None
+    queued = created + timedelta(seconds=3) if status in _QUEUED else None
     started = None
     finished = None
     if status in ("running", "canceling") or status in COMPLETED - {"skipped"}:
@@ -193,4 +237,5 @@ def seeded_times(job_id: int, status: str) -> dict[str, Any]:
 
 
 def fake_sha(seed: str) -> str:
+    """A stable 40-hex commit sha."""
     return hashlib.sha1(seed.encode(), usedforsecurity=False).hexdigest()
