@@ -39,15 +39,23 @@ async def main(jobs: int, log_mib: int, cache_render: bool) -> None:
         fake.add_member(project, user, "developer")
         pipeline = fake.add_pipeline(project, user=user)
         for i in range(jobs):
-            fake.add_job(pipeline, name=f"job-{i % 40}", stage="test",
-                         status="failed" if i % 9 == 0 else "success", user=user,
-                         tag_list=("docker", "linux"), artifacts=("archive", "trace"), log=b"x")
+            fake.add_job(
+                pipeline,
+                name=f"job-{i % 40}",
+                stage="test",
+                status="failed" if i % 9 == 0 else "success",
+                user=user,
+                tag_list=("docker", "linux"),
+                artifacts=("archive", "trace"),
+                log=b"x",
+            )
         line = b"\x1b[32m[ok]\x1b[0m step output with some text, 64 bytes long.......\n"
         logs = fake.add_project("bench/logs")  # keeps the listed project at 10,000 jobs
         fake.add_member(logs, user, "developer")
         other = fake.add_pipeline(logs, user=user)
-        big = fake.add_job(other, name="big-log", status="success",
-                           log=line * (log_mib * 2**20 // len(line)))
+        big = fake.add_job(
+            other, name="big-log", status="success", log=line * (log_mib * 2**20 // len(line))
+        )
 
         async def control(request: web.Request) -> web.Response:
             query = request.query

@@ -38,7 +38,11 @@ CONCURRENCY = 8
 class Target:
     def __init__(self, url: str, token: str, project: int, pipeline: int, stats: str) -> None:
         self.url, self.token, self.project, self.pipeline, self.stats = (
-            url, token, project, pipeline, stats,
+            url,
+            token,
+            project,
+            pipeline,
+            stats,
         )
 
 
@@ -62,8 +66,9 @@ async def python_gitlab(t: Target) -> int:
 async def gidgetlab_getiter(t: Target) -> int:
     async with aiohttp.ClientSession() as session:
         gl = gidgetlab.aiohttp.GitLabAPI(session, "bench", access_token=t.token, url=t.url)
-        return sum([1 async for _ in gl.getiter(f"/projects/{t.project}/jobs",
-                                                 {"per_page": "100"})])
+        return sum(
+            [1 async for _ in gl.getiter(f"/projects/{t.project}/jobs", {"per_page": "100"})]
+        )
 
 
 async def plain_aiohttp_floor(t: Target) -> int:
@@ -101,8 +106,9 @@ async def stat(session: aiohttp.ClientSession, t: Target, **query: str) -> int:
         return int((await r.json())["requests"])
 
 
-async def measure(t: Target, client: Callable[[Target], Awaitable[int]],
-                  session: aiohttp.ClientSession) -> tuple[float, float, int]:
+async def measure(
+    t: Target, client: Callable[[Target], Awaitable[int]], session: aiohttp.ClientSession
+) -> tuple[float, float, int]:
     await stat(session, t, reset="1")
     wall, cpu = time.perf_counter(), time.process_time()
     count = await client(t)
@@ -127,7 +133,12 @@ def spread(values: list[float]) -> str:
 
 async def main(runs: int, latencies: list[int]) -> None:
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks._server", "--jobs", "10000", "--cache-render",
+        sys.executable,
+        "-m",
+        "benchmarks._server",
+        "--jobs",
+        "10000",
+        "--cache-render",
         stdout=asyncio.subprocess.PIPE,
     )
     assert server.stdout is not None
@@ -135,8 +146,10 @@ async def main(runs: int, latencies: list[int]) -> None:
     t = Target(url, token, int(project), int(pipeline), stats)
     try:
         async with aiohttp.ClientSession() as session:
-            print(f"python {sys.version.split()[0]}, {runs} runs per cell, 10,000 jobs, "
-                  f"per_page 100, concurrency {CONCURRENCY}\n")
+            print(
+                f"python {sys.version.split()[0]}, {runs} runs per cell, 10,000 jobs, "
+                f"per_page 100, concurrency {CONCURRENCY}\n"
+            )
             for latency in latencies:
                 await stat(session, t, latency=str(latency / 1000))
                 rows: dict[str, list[tuple[float, float, int]]] = {name: [] for name in CLIENTS}
@@ -145,8 +158,9 @@ async def main(runs: int, latencies: list[int]) -> None:
                 for _ in range(runs):
                     for name, client in CLIENTS.items():
                         rows[name].append(await measure(t, client, session))
-                floor = statistics.median(w for w, _, _ in rows[
-                    "plain aiohttp floor (totals, same concurrency)"])
+                floor = statistics.median(
+                    w for w, _, _ in rows["plain aiohttp floor (totals, same concurrency)"]
+                )
                 print(f"### {latency} ms per request\n")
                 print("| client | wall s, median (min-max) | x floor | client CPU s | requests |")
                 print("|---|---|---|---|---|")
@@ -154,8 +168,10 @@ async def main(runs: int, latencies: list[int]) -> None:
                     walls = [w for w, _, _ in results]
                     cpus = [c for _, c, _ in results]
                     requests = sorted({r for _, _, r in results})
-                    print(f"| {name} | {spread(walls)} | {statistics.median(walls) / floor:.2f} "
-                          f"| {spread(cpus)} | {', '.join(map(str, requests))} |")
+                    print(
+                        f"| {name} | {spread(walls)} | {statistics.median(walls) / floor:.2f} "
+                        f"| {spread(cpus)} | {', '.join(map(str, requests))} |"
+                    )
                 print()
             await stat(session, t, latency="0")
             print("### Peak traced memory while reading 10,000 jobs and discarding them (0 ms)\n")

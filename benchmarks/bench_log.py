@@ -91,7 +91,12 @@ def child(name: str, url: str, token: str, project: int, job: int) -> None:
 
 async def run_child(name: str, *args: object) -> dict[str, float]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks.bench_log", "--child", name, *map(str, args),
+        sys.executable,
+        "-m",
+        "benchmarks.bench_log",
+        "--child",
+        name,
+        *map(str, args),
         stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await proc.communicate()
@@ -107,7 +112,13 @@ async def control(session: aiohttp.ClientSession, url: str, **query: str) -> dic
 
 async def main(runs: int) -> None:
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks._server", "--jobs", "0", "--log-mib", "256",
+        sys.executable,
+        "-m",
+        "benchmarks._server",
+        "--jobs",
+        "0",
+        "--log-mib",
+        "256",
         stdout=asyncio.subprocess.PIPE,
     )
     assert server.stdout is not None
@@ -117,29 +128,35 @@ async def main(runs: int) -> None:
         for _ in range(runs):
             for name in READERS:
                 results[name].append(await run_child(name, url, token, project, job))
-        print(f"python {sys.version.split()[0]}; 256 MiB log, 0 ms latency, {runs} runs, "
-              "each in a fresh process\n")
+        print(
+            f"python {sys.version.split()[0]}; 256 MiB log, 0 ms latency, {runs} runs, "
+            "each in a fresh process\n"
+        )
         print("| client | MiB/s, median (min-max) | peak RSS growth MiB, median (max) |")
         print("|---|---|---|")
         for name, rows in results.items():
             assert all(r["bytes"] == rows[0]["bytes"] for r in rows)
             rates = [r["bytes"] / 2**20 / r["seconds"] for r in rows]
             growth = [r["growth"] for r in rows]
-            print(f"| {name} | {statistics.median(rates):.0f} ({min(rates):.0f}-{max(rates):.0f})"
-                  f" | {statistics.median(growth):.1f} ({max(growth):.1f}) |")
+            print(
+                f"| {name} | {statistics.median(rates):.0f} ({min(rates):.0f}-{max(rates):.0f})"
+                f" | {statistics.median(growth):.1f} ({max(growth):.1f}) |"
+            )
 
         print("\nFollowing a log growing by 256 KiB per poll, 200 polls (50 MiB):\n")
         print("| server | bytes yielded | bytes downloaded | client CPU s | wall s |")
         print("|---|---|---|---|---|")
         async with aiohttp.ClientSession() as session:
             for label, ranged in (("GitLab (Range ignored)", "0"), ("honouring Range", "1")):
-                made = await control(session, ctl, reset="1", range=ranged, follow="200",
-                                     step=str(256 * 1024))
+                made = await control(
+                    session, ctl, reset="1", range=ranged, follow="200", step=str(256 * 1024)
+                )
                 cpu, wall = time.process_time(), time.perf_counter()
                 async with GitLab(url, private_token=token) as gl:
                     got = 0
-                    async for chunk in gl.project_jobs.follow(int(project), made["job"],
-                                                              poll=0.001, max_poll=0.002):
+                    async for chunk in gl.project_jobs.follow(
+                        int(project), made["job"], poll=0.001, max_poll=0.002
+                    ):
                         got += len(chunk)
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
                 served = (await control(session, ctl))["bytes"]

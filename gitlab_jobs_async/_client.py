@@ -122,9 +122,7 @@ class GitLab:
         """The CI job token's own job (needs ``job_token``)."""
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **kwargs: object
-    ) -> GitLab:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: object) -> GitLab:
         """Build a client from the environment.
 
         ``GITLAB_URL`` with ``GITLAB_TOKEN`` (a private token; optional) when ``GITLAB_URL`` is
@@ -159,8 +157,12 @@ class GitLab:
         project first, with subgroups' projects unless ``include_subgroups=False``.
         """
         path = f"groups/{encode_project(group)}/projects"
-        params = [("include_subgroups", "true" if include_subgroups else "false"),
-                  ("order_by", "id"), ("sort", "desc"), ("simple", "true")]
+        params = [
+            ("include_subgroups", "true" if include_subgroups else "false"),
+            ("order_by", "id"),
+            ("sort", "desc"),
+            ("simple", "true"),
+        ]
         options = ListOptions(per_page=100, concurrency=self._transport.max_concurrency)
         return _paths(iter_items(self._transport, path, params, options))
 
@@ -221,8 +223,12 @@ async def _paths(
         async for response, item in items:
             path = item.get("path_with_namespace")
             if not isinstance(path, str):
-                raise ResponseError("project without path_with_namespace", status=response.status,
-                                    method=response.method, url=response.url)
+                raise ResponseError(
+                    "project without path_with_namespace",
+                    status=response.status,
+                    method=response.method,
+                    url=response.url,
+                )
             yield path
 
 

@@ -95,14 +95,17 @@ async def _new_bytes(
                 position = offset
             if not verified:
                 if bytes(seen) != tail:
-                    raise LogRewritten("the log changed before the point already read",
-                                       offset=offset, size=None)
+                    raise LogRewritten(
+                        "the log changed before the point already read", offset=offset, size=None
+                    )
                 verified = True
             position += len(chunk)
             yield chunk
         if position < offset:
-            raise LogRewritten("the log is shorter than what was read (erased?)",
-                               offset=offset, size=position)
+            raise LogRewritten(
+                "the log is shorter than what was read (erased?)", offset=offset, size=position
+            )
         if not verified and bytes(seen) != tail:
-            raise LogRewritten("the log changed before the point already read",
-                               offset=offset, size=position)
+            raise LogRewritten(
+                "the log changed before the point already read", offset=offset, size=position
+            )

@@ -62,9 +62,7 @@ class JobStatus(StrEnum):
         return self in _COMPLETED
 
 
-_COMPLETED = frozenset(
-    {JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.SKIPPED}
-)
+_COMPLETED = frozenset({JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.SKIPPED})
 
 
 @attrs.frozen(kw_only=True)

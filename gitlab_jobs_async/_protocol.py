@@ -218,7 +218,7 @@ def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None
     return None
 
 
-_LINK_RE = re.compile(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)')
+_LINK_RE = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
 _REL_RE = re.compile(r'rel\s*=\s*"?([^";,]+)"?')
 
 

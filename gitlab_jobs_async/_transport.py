@@ -166,7 +166,11 @@ class Transport:
                     raise
                 log.warning(
                     "retrying %s %s in %.2fs after %s (attempt %d of %d)",
-                    method, redact_url(url), delay, type(exc).__name__, attempt,
+                    method,
+                    redact_url(url),
+                    delay,
+                    type(exc).__name__,
+                    attempt,
                     self._retry.attempts,
                 )
                 await asyncio.sleep(delay)
@@ -212,8 +216,13 @@ class Transport:
                 ) as resp:
                     body = await self._read(resp, method, shown)
                     log.debug(
-                        "%s %s -> %d (%d bytes, %.0f ms, attempt %d) [%s]", method, shown,
-                        resp.status, len(body), (time.monotonic() - clock) * 1000, attempt,
+                        "%s %s -> %d (%d bytes, %.0f ms, attempt %d) [%s]",
+                        method,
+                        shown,
+                        resp.status,
+                        len(body),
+                        (time.monotonic() - clock) * 1000,
+                        attempt,
                         self._secret_names,
                     )
                     self.pacer.observe(resp.headers)
@@ -316,14 +325,22 @@ class Transport:
                     try:
                         resp, shown = await self._open(method, url, headers)
                     except TimeoutError as exc:
-                        raise RequestTimeout("GitLab did not answer in time", method=method,
-                                             url=shown) from exc
+                        raise RequestTimeout(
+                            "GitLab did not answer in time", method=method, url=shown
+                        ) from exc
                     except aiohttp.ClientError as exc:
-                        raise TransportError(f"request failed: {type(exc).__name__}",
-                                             method=method, url=shown) from exc
+                        raise TransportError(
+                            f"request failed: {type(exc).__name__}", method=method, url=shown
+                        ) from exc
                     self.pacer.observe(resp.headers)
-                    log.debug("%s %s -> %d (streamed, attempt %d) [%s]", method, shown,
-                              resp.status, attempt, self._secret_names)
+                    log.debug(
+                        "%s %s -> %d (streamed, attempt %d) [%s]",
+                        method,
+                        shown,
+                        resp.status,
+                        attempt,
+                        self._secret_names,
+                    )
                     if 200 <= resp.status < 300:
                         return resp, shown
                     try:
@@ -339,8 +356,15 @@ class Transport:
                     raise
                 if isinstance(exc, RateLimited):
                     self.pacer.pause(delay, "429 from GitLab")
-                log.warning("retrying %s %s in %.2fs after %s (attempt %d of %d)", method,
-                            shown, delay, type(exc).__name__, attempt, self._retry.attempts)
+                log.warning(
+                    "retrying %s %s in %.2fs after %s (attempt %d of %d)",
+                    method,
+                    shown,
+                    delay,
+                    type(exc).__name__,
+                    attempt,
+                    self._retry.attempts,
+                )
                 await asyncio.sleep(delay)
 
     async def _open(
@@ -349,8 +373,12 @@ class Transport:
         headers = {**self._headers, **extra}
         for _ in range(_MAX_REDIRECTS + 1):
             resp = await self.session.request(
-                method, url, headers=headers, timeout=self._stream_timeout,
-                allow_redirects=False, ssl=self._ssl,
+                method,
+                url,
+                headers=headers,
+                timeout=self._stream_timeout,
+                allow_redirects=False,
+                ssl=self._ssl,
             )
             location = resp.headers.get("Location")
             if resp.status not in _REDIRECTS or not location:
@@ -372,7 +400,9 @@ def _never_sent(exc: BaseException) -> bool:
 def _too_big(resp: aiohttp.ClientResponse, method: str, shown: str, limit: int) -> ResponseError:
     return ResponseError(
         f"body larger than the client's max_body_size of {limit} bytes",
-        status=resp.status, method=method, url=shown,
+        status=resp.status,
+        method=method,
+        url=shown,
     )
 
 

@@ -6,7 +6,11 @@ from typing import Any
 
 import attrs
 
+from gitlab_jobs_async import RetryPolicy
 from gitlab_jobs_async.testing import FakeGitLab
+
+FAST = RetryPolicy(attempts=3, backoff=0, max_backoff=0)
+"""Retries as the default policy does, without waiting between attempts."""
 
 PROJECT = "group/sub/app"
 LOG = (
@@ -44,27 +48,50 @@ def seed(fake: FakeGitLab) -> World:
     other = fake.add_project("group/downstream", visibility="private")
     fake.add_member(other, alice, "developer")
     pipeline = fake.add_pipeline(project, ref="main", source="push", status="running", user=alice)
-    downstream = fake.add_pipeline(other, ref="main", source="pipeline", status="success", user=alice)
+    downstream = fake.add_pipeline(
+        other, ref="main", source="pipeline", status="success", user=alice
+    )
     jobs = {
         "build": fake.add_job(
-            pipeline, name="build", stage="build", status="success", log=LOG, user=alice,
-            artifacts=("archive", "metadata", "trace"), tag_list=("linux", "docker"),
+            pipeline,
+            name="build",
+            stage="build",
+            status="success",
+            log=LOG,
+            user=alice,
+            artifacts=("archive", "metadata", "trace"),
+            tag_list=("linux", "docker"),
         ),
         "rspec": fake.add_job(
-            pipeline, name="rspec", stage="test", status="failed",
-            failure_reason="script_failure", log=b"boom\n", user=alice,
+            pipeline,
+            name="rspec",
+            stage="test",
+            status="failed",
+            failure_reason="script_failure",
+            log=b"boom\n",
+            user=alice,
         ),
-        "lint": fake.add_job(pipeline, name="lint", stage="test", status="running", user=alice,
-                             log=b"linting...\n"),
-        "graceful": fake.add_job(pipeline, name="graceful", stage="test", status="running",
-                                 user=alice, graceful_cancel=True),
-        "deploy": fake.add_job(pipeline, name="deploy", stage="deploy", status="manual",
-                               when="manual", user=alice),
-        "pending": fake.add_job(pipeline, name="pending", stage="deploy", status="pending",
-                                user=alice),
+        "lint": fake.add_job(
+            pipeline, name="lint", stage="test", status="running", user=alice, log=b"linting...\n"
+        ),
+        "graceful": fake.add_job(
+            pipeline,
+            name="graceful",
+            stage="test",
+            status="running",
+            user=alice,
+            graceful_cancel=True,
+        ),
+        "deploy": fake.add_job(
+            pipeline, name="deploy", stage="deploy", status="manual", when="manual", user=alice
+        ),
+        "pending": fake.add_job(
+            pipeline, name="pending", stage="deploy", status="pending", user=alice
+        ),
     }
-    bridge = fake.add_bridge(pipeline, name="trigger", stage="deploy", status="success",
-                             downstream=downstream)
+    bridge = fake.add_bridge(
+        pipeline, name="trigger", stage="deploy", status="success", downstream=downstream
+    )
     return World(
         fake=fake,
         token=fake.add_personal_token(alice),

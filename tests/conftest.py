@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh fake GitLab per test."""
+"""Shared fixtures: a fresh fake GitLab per test, and the small world seeded on it."""
 
 from __future__ import annotations
 
@@ -8,12 +8,20 @@ import pytest
 
 from gitlab_jobs_async.testing import FakeGitLab
 
+from ._support import World, seed
+
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeGitLab]:
     """A running fake GitLab on 127.0.0.1, closed after the test."""
     async with FakeGitLab() as server:
         yield server
+
+
+@pytest.fixture
+def world(fake: FakeGitLab) -> World:
+    """The small seeded world of :func:`tests._support.seed` on a fresh fake."""
+    return seed(fake)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -17,14 +17,20 @@ import gitlab
 from gitlab_jobs_async._cli._demo import seed_demo
 from gitlab_jobs_async.testing import FakeGitLab
 
-ENV = {k: v for k, v in os.environ.items()
-       if not k.startswith(("GITLAB_", "CI_"))} | {"COLUMNS": "200"}
+ENV = {k: v for k, v in os.environ.items() if not k.startswith(("GITLAB_", "CI_"))} | {
+    "COLUMNS": "200"
+}
 
 
 async def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gitlab_jobs_async", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env or ENV,
+        sys.executable,
+        "-m",
+        "gitlab_jobs_async",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env or ENV,
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode is not None
@@ -47,8 +53,7 @@ async def test_demo_runs_to_completion():
 async def test_audit_json_matches_the_seed(fake: FakeGitLab):
     """The audit's JSON numbers equal those computed here from the seeded records."""
     demo = seed_demo(fake, pipelines=12)
-    code, out, err = await cli("audit", *demo.projects, "--format", "json",
-                               *auth(fake, demo.token))
+    code, out, err = await cli("audit", *demo.projects, "--format", "json", *auth(fake, demo.token))
     assert code == 0, err
     report = json.loads(out)
     jobs = [j for j in fake.jobs.values() if j.is_build]
@@ -58,10 +63,12 @@ async def test_audit_json_matches_the_seed(fake: FakeGitLab):
     assert {r["reason"]: r["count"] for r in report["failure_reasons"]} == dict(reasons)
     flaky = set()
     for job in jobs:
-        runs = sorted((j for j in jobs if j.pipeline is job.pipeline and j.name == job.name),
-                      key=lambda j: j.id)
+        runs = sorted(
+            (j for j in jobs if j.pipeline is job.pipeline and j.name == job.name),
+            key=lambda j: j.id,
+        )
         statuses = [j.status for j in runs]
-        if "failed" in statuses and "success" in statuses[statuses.index("failed"):]:
+        if "failed" in statuses and "success" in statuses[statuses.index("failed") :]:
             flaky.add((job.project.path_with_namespace, job.pipeline.id, job.name))
     assert {(f["project"], f["pipeline"], f["name"]) for f in report["flaky"]} == flaky
     assert {s["stage"] for s in report["stages"]} == {"build", "test"}
@@ -73,11 +80,18 @@ async def test_list_formats(fake: FakeGitLab):
     project = demo.projects[1]
     code, out, _ = await cli("list", project, "--format", "json", *auth(fake, demo.token))
     ids = [j["id"] for j in json.loads(out)]
-    expected = sorted((j.id for j in fake.jobs.values()
-                       if j.is_build and j.project.path_with_namespace == project), reverse=True)
+    expected = sorted(
+        (
+            j.id
+            for j in fake.jobs.values()
+            if j.is_build and j.project.path_with_namespace == project
+        ),
+        reverse=True,
+    )
     assert code == 0 and ids == expected
-    code, out, _ = await cli("list", project, "--format", "csv", "--scope", "manual",
-                             *auth(fake, demo.token))
+    code, out, _ = await cli(
+        "list", project, "--format", "csv", "--scope", "manual", *auth(fake, demo.token)
+    )
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0][:4] == ["id", "status", "stage", "name"] and len(rows) == 4
     assert all(r[1] == "manual" for r in rows[1:])
@@ -90,8 +104,9 @@ async def test_show_and_trace(fake: FakeGitLab):
     demo = seed_demo(fake, pipelines=2)
     job = next(j for j in fake.jobs.values() if j.status == "success" and j.log)
     project = job.project.path_with_namespace
-    code, out, _ = await cli("show", project, str(job.id), "--format", "json",
-                             *auth(fake, demo.token))
+    code, out, _ = await cli(
+        "show", project, str(job.id), "--format", "json", *auth(fake, demo.token)
+    )
     assert code == 0 and json.loads(out)["id"] == job.id
     code, out, _ = await cli("trace", project, str(job.id), "--sections", *auth(fake, demo.token))
     assert code == 0 and "Job succeeded" in out and "\x1b[" not in out
@@ -103,8 +118,15 @@ async def test_show_and_trace(fake: FakeGitLab):
 async def test_trace_follow(fake: FakeGitLab):
     """trace --follow prints a running job's log until it ends."""
     demo = seed_demo(fake, pipelines=2)
-    code, out, _ = await cli("trace", demo.running_project, str(demo.running.id), "--follow",
-                             "--poll", "0.01", *auth(fake, demo.token))
+    code, out, _ = await cli(
+        "trace",
+        demo.running_project,
+        str(demo.running.id),
+        "--follow",
+        "--poll",
+        "0.01",
+        *auth(fake, demo.token),
+    )
     assert code == 0 and out.count("passed") == 10 and "Job succeeded" in out
     assert fake.jobs[demo.running.id].status == "success"
 
@@ -118,15 +140,23 @@ async def test_actions(fake: FakeGitLab):
     newest = max(fake.jobs)
     assert code == 0 and f"as job {newest} (pending)" in out and f"/-/jobs/{newest}" in out
     manual = next(j for j in fake.jobs.values() if j.status == "manual")
-    code, out, _ = await cli("play", manual.project.path_with_namespace, str(manual.id),
-                             "--var", "TARGET=prod", *auth(fake, demo.token))
+    code, out, _ = await cli(
+        "play",
+        manual.project.path_with_namespace,
+        str(manual.id),
+        "--var",
+        "TARGET=prod",
+        *auth(fake, demo.token),
+    )
     assert code == 0 and manual.variables == [{"key": "TARGET", "value": "prod"}]
-    code, out, _ = await cli("cancel", demo.running_project, str(demo.running.id),
-                             *auth(fake, demo.token))
+    code, out, _ = await cli(
+        "cancel", demo.running_project, str(demo.running.id), *auth(fake, demo.token)
+    )
     assert code == 0 and "is canceled" in out
     done = next(j for j in fake.jobs.values() if j.status == "success" and j.log)
-    code, out, _ = await cli("erase", done.project.path_with_namespace, str(done.id),
-                             *auth(fake, demo.token))
+    code, out, _ = await cli(
+        "erase", done.project.path_with_namespace, str(done.id), *auth(fake, demo.token)
+    )
     assert code == 0 and done.erased_at is not None
 
 
@@ -144,8 +174,7 @@ async def test_expected_failures_are_one_line_with_exit_codes(fake: FakeGitLab):
     assert code == 2 and "GITLAB_URL" in err
     code, _, err = await cli("list", "x", "--since", "soon", *auth(fake, demo.token))
     assert code == 2 and "--since" in err
-    code, _, err = await cli("show", demo.projects[0], "999999", "--debug",
-                             *auth(fake, demo.token))
+    code, _, err = await cli("show", demo.projects[0], "999999", "--debug", *auth(fake, demo.token))
     assert code == 4 and "Traceback" in err
 
 
@@ -153,8 +182,9 @@ async def test_environment_settings(fake: FakeGitLab):
     """Without flags, GITLAB_URL and GITLAB_TOKEN are used."""
     demo = seed_demo(fake, pipelines=1)
     env = ENV | {"GITLAB_URL": fake.url, "GITLAB_TOKEN": demo.token}
-    code, out, err = await cli("list", demo.projects[0], "--limit", "1", "--format", "json",
-                               env=env)
+    code, out, err = await cli(
+        "list", demo.projects[0], "--limit", "1", "--format", "json", env=env
+    )
     assert code == 0, err
     assert len(json.loads(out)) == 1
 
@@ -166,8 +196,13 @@ async def read_line(stream: asyncio.StreamReader) -> str:
 async def test_serve_answers_python_gitlab_and_stops_on_ctrl_c():
     """serve prints URL and token; python-gitlab can list jobs; Ctrl-C exits with 130."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gitlab_jobs_async", "serve",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=ENV,
+        sys.executable,
+        "-m",
+        "gitlab_jobs_async",
+        "serve",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=ENV,
     )
     assert proc.stdout is not None
     try:
@@ -191,9 +226,19 @@ async def test_ctrl_c_while_following(fake: FakeGitLab):
     demo = seed_demo(fake, pipelines=1)
     fake.jobs[demo.running.id].script.clear()  # keeps running for ever
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gitlab_jobs_async", "trace", demo.running_project,
-        str(demo.running.id), "--follow", "--poll", "0.01", *auth(fake, demo.token),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=ENV,
+        sys.executable,
+        "-m",
+        "gitlab_jobs_async",
+        "trace",
+        demo.running_project,
+        str(demo.running.id),
+        "--follow",
+        "--poll",
+        "0.01",
+        *auth(fake, demo.token),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=ENV,
     )
     assert proc.stdout is not None
     first = await read_line(proc.stdout)
@@ -207,7 +252,9 @@ async def test_output_into_a_closed_pipe_is_quiet():
     """`gitlab-jobs demo | head -1` ends without a traceback."""
     proc = await asyncio.create_subprocess_shell(
         f"{sys.executable} -m gitlab_jobs_async demo | head -1",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=ENV,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=ENV,
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert out.startswith(b"A fake GitLab is running") and b"Traceback" not in err
@@ -216,8 +263,9 @@ async def test_output_into_a_closed_pipe_is_quiet():
 async def test_audit_of_a_group(fake: FakeGitLab):
     """audit --group covers every project of the group and its subgroups."""
     demo = seed_demo(fake, pipelines=2)
-    code, out, err = await cli("audit", "--group", "acme", "--format", "json",
-                               *auth(fake, demo.token))
+    code, out, err = await cli(
+        "audit", "--group", "acme", "--format", "json", *auth(fake, demo.token)
+    )
     assert code == 0, err
     assert json.loads(out)["projects"] == sorted(demo.projects)
     code, _, err = await cli("audit", *auth(fake, demo.token))

@@ -22,11 +22,13 @@ from gitlab_jobs_async import (
     TransportError,
 )
 
-FAST = RetryPolicy(attempts=3, backoff=0, max_backoff=0)
+from ._support import FAST
 
 
 @asynccontextmanager
-async def serve(handler: Callable[[web.Request], object]) -> AsyncIterator[tuple[str, list[web.Request]]]:
+async def serve(
+    handler: Callable[[web.Request], object],
+) -> AsyncIterator[tuple[str, list[web.Request]]]:
     """A throwaway server on 127.0.0.1 answering every request with ``handler``."""
     seen: list[web.Request] = []
 
@@ -71,8 +73,13 @@ def test_url_normalised(url, api):
 
 @pytest.mark.parametrize(
     "url",
-    ["gitlab.example.com", "ftp://gitlab.example.com", "https://u:p@gitlab.example.com",
-     "https://gitlab.example.com/?x=1", "https://"],
+    [
+        "gitlab.example.com",
+        "ftp://gitlab.example.com",
+        "https://u:p@gitlab.example.com",
+        "https://gitlab.example.com/?x=1",
+        "https://",
+    ],
 )
 def test_bad_urls(url):
     """URLs without http(s) and host, with credentials or a query are refused."""
@@ -97,14 +104,36 @@ def test_blank_token_is_an_error():
 @pytest.mark.parametrize(
     ("env", "url", "kind"),
     [
-        ({"GITLAB_URL": "https://a.example", "GITLAB_TOKEN": "t"}, "https://a.example/api/v4/", "private_token"),
+        (
+            {"GITLAB_URL": "https://a.example", "GITLAB_TOKEN": "t"},
+            "https://a.example/api/v4/",
+            "private_token",
+        ),
         ({"GITLAB_URL": "https://a.example"}, "https://a.example/api/v4/", "anonymous"),
-        ({"GITLAB_URL": "https://a.example", "CI_JOB_TOKEN": "j", "CI_SERVER_URL": "https://ci.example"},
-         "https://a.example/api/v4/", "anonymous"),
-        ({"CI_SERVER_URL": "https://ci.example", "CI_JOB_TOKEN": "j"}, "https://ci.example/api/v4/", "job_token"),
-        ({"CI_API_V4_URL": "https://ci.example/api/v4", "CI_JOB_TOKEN": "j"}, "https://ci.example/api/v4/", "job_token"),
-        ({"CI_SERVER_URL": "https://ci.example", "CI_JOB_TOKEN": "j", "GITLAB_TOKEN": "t"},
-         "https://ci.example/api/v4/", "private_token"),
+        (
+            {
+                "GITLAB_URL": "https://a.example",
+                "CI_JOB_TOKEN": "j",
+                "CI_SERVER_URL": "https://ci.example",
+            },
+            "https://a.example/api/v4/",
+            "anonymous",
+        ),
+        (
+            {"CI_SERVER_URL": "https://ci.example", "CI_JOB_TOKEN": "j"},
+            "https://ci.example/api/v4/",
+            "job_token",
+        ),
+        (
+            {"CI_API_V4_URL": "https://ci.example/api/v4", "CI_JOB_TOKEN": "j"},
+            "https://ci.example/api/v4/",
+            "job_token",
+        ),
+        (
+            {"CI_SERVER_URL": "https://ci.example", "CI_JOB_TOKEN": "j", "GITLAB_TOKEN": "t"},
+            "https://ci.example/api/v4/",
+            "private_token",
+        ),
     ],
 )
 def test_from_env(env, url, kind):
@@ -156,7 +185,10 @@ async def test_get_retries_server_errors():
 
 async def test_post_is_never_resent_after_a_server_error():
     """A POST that reached the server and got 502 is not sent again."""
-    async with serve(lambda r: web.json_response({"message": "502 Bad Gateway"}, status=502)) as (url, seen):
+    async with serve(lambda r: web.json_response({"message": "502 Bad Gateway"}, status=502)) as (
+        url,
+        seen,
+    ):
         async with GitLab(url, retry=FAST) as gl:
             with pytest.raises(ServerError):
                 await gl.project_jobs.retry(1, 1)
@@ -165,10 +197,12 @@ async def test_post_is_never_resent_after_a_server_error():
 
 async def test_post_is_retried_after_429():
     """A 429 means GitLab did not act, so even a POST is retried after Retry-After."""
-    answers = iter([
-        web.Response(status=429, text="Retry later", headers={"Retry-After": "0"}),
-        web.json_response(JOB, status=201),
-    ])
+    answers = iter(
+        [
+            web.Response(status=429, text="Retry later", headers={"Retry-After": "0"}),
+            web.json_response(JOB, status=201),
+        ]
+    )
     async with serve(lambda r: next(answers)) as (url, seen), GitLab(url, retry=FAST) as gl:
         assert (await gl.project_jobs.retry(1, 1)).id == 1
     assert len(seen) == 2
@@ -176,8 +210,9 @@ async def test_post_is_retried_after_429():
 
 async def test_long_retry_after_is_not_waited():
     """A Retry-After beyond the policy's cap raises RateLimited at once."""
-    async with serve(lambda r: web.Response(status=429, text="Retry later",
-                                            headers={"Retry-After": "3600"})) as (url, seen):
+    async with serve(
+        lambda r: web.Response(status=429, text="Retry later", headers={"Retry-After": "3600"})
+    ) as (url, seen):
         async with GitLab(url, retry=FAST) as gl:
             with pytest.raises(RateLimited) as info:
                 await gl.project_jobs.get(1, 1)
@@ -265,7 +300,9 @@ async def test_list_without_pagination_headers_reads_until_short_page():
 async def test_redirect_to_other_host_is_not_followed():
     """A redirect to another origin is not followed, so the token never goes there."""
     async with serve(lambda r: web.json_response(JOB)) as (elsewhere, other_seen):
-        async with serve(lambda r: web.Response(status=302, headers={"Location": f"{elsewhere}/x"})) as (url, _):
+        async with serve(
+            lambda r: web.Response(status=302, headers={"Location": f"{elsewhere}/x"})
+        ) as (url, _):
             async with GitLab(url, private_token="glpat-secret", retry=FAST) as gl:
                 with pytest.raises(APIError) as info:
                     await gl.project_jobs.get(1, 1)

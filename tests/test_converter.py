@@ -47,8 +47,18 @@ def test_absent_and_null_keys_are_none():
     data = load("job_failed.json")
     for key in ("failure_reason", "artifacts_file", "runner_manager"):
         del data[key]
-    for key in ("started_at", "finished_at", "duration", "queued_duration", "user", "commit",
-                "runner", "artifacts_expire_at", "coverage", "erased_at"):
+    for key in (
+        "started_at",
+        "finished_at",
+        "duration",
+        "queued_duration",
+        "user",
+        "commit",
+        "runner",
+        "artifacts_expire_at",
+        "coverage",
+        "erased_at",
+    ):
         data[key] = None
     job = converter.structure(data, Job)
     assert job.failure_reason is None and job.artifacts_file is None and job.runner_manager is None
@@ -109,7 +119,10 @@ def test_allowed_agents_example():
     ("value", "expected"),
     [
         ("2026-11-24T15:51:21.880Z", datetime(2026, 11, 24, 15, 51, 21, 880000, tzinfo=UTC)),
-        ("2026-11-24T15:51:21+01:00", datetime(2026, 11, 24, 15, 51, 21, tzinfo=timezone(timedelta(hours=1)))),
+        (
+            "2026-11-24T15:51:21+01:00",
+            datetime(2026, 11, 24, 15, 51, 21, tzinfo=timezone(timedelta(hours=1))),
+        ),
         ("2026-11-24T15:51:21", datetime(2026, 11, 24, 15, 51, 21, tzinfo=UTC)),
     ],
 )

@@ -8,14 +8,8 @@ from typing import Any
 import pytest
 
 from gitlab_jobs_async import APIError, Forbidden, GitLab, NotFound, Unauthorized
-from gitlab_jobs_async.testing import FakeGitLab
 
-from ._support import PROJECT, World, seed
-
-
-@pytest.fixture
-def world(fake: FakeGitLab) -> World:
-    return seed(fake)
+from ._support import PROJECT, World
 
 
 async def call(world: World, **auth: Any) -> APIError:
@@ -37,8 +31,9 @@ async def test_unknown_token(world):
     assert isinstance(err, Unauthorized) and err.message == "401 Unauthorized"
 
 
-@pytest.mark.parametrize(("state", "text"), [("expired", "Token is expired"),
-                                             ("revoked", "Token was revoked")])
+@pytest.mark.parametrize(
+    ("state", "text"), [("expired", "Token is expired"), ("revoked", "Token was revoked")]
+)
 async def test_expired_or_revoked_token(world, state, text):
     """Expired and revoked tokens: 401 in the OAuth error shape, readable."""
     alice = world.jobs["build"].user

@@ -17,22 +17,34 @@ from gitlab_jobs_async import (
     NotFound,
     OutcomeUnknown,
     ResponseError,
-    RetryPolicy,
     ServerError,
     TransportError,
 )
 from gitlab_jobs_async.testing import FakeGitLab, RecordedRequest
 
-from ._support import LOG, PROJECT, World, seed
-
-FAST = RetryPolicy(attempts=3, backoff=0, max_backoff=0)
+from ._support import FAST, LOG, PROJECT, World, seed
 
 FAULTS: dict[str, dict[str, Any]] = {
-    "429 json": {"status": 429, "headers": {"Retry-After": "0"}, "body": {
-        "message": {"error": "This endpoint has been requested too many times. Try again later."}}},
-    "429 text": {"status": 429, "body": "Retry later", "headers": {
-        "Retry-After": "0", "RateLimit-Name": "throttle_authenticated_api",
-        "RateLimit-Limit": "2000", "RateLimit-Observed": "2001", "RateLimit-Remaining": "0"}},
+    "429 json": {
+        "status": 429,
+        "headers": {"Retry-After": "0"},
+        "body": {
+            "message": {
+                "error": "This endpoint has been requested too many times. Try again later."
+            }
+        },
+    },
+    "429 text": {
+        "status": 429,
+        "body": "Retry later",
+        "headers": {
+            "Retry-After": "0",
+            "RateLimit-Name": "throttle_authenticated_api",
+            "RateLimit-Limit": "2000",
+            "RateLimit-Observed": "2001",
+            "RateLimit-Remaining": "0",
+        },
+    },
     "500": {"status": 500, "body": {"message": "500 Internal Server Error"}},
     "502": {"status": 502, "body": "<html>Bad Gateway</html>"},
     "503": {"status": 503, "body": {"message": "503 Service Unavailable"}},

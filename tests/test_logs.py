@@ -44,8 +44,16 @@ async def test_follow_pending_running_success(setup):
     """Following through pending → running → success gives exactly the whole log, once."""
     fake, gl, pipeline, _ = setup
     job = fake.add_job(pipeline, name="build", status="pending")
-    steps = [(b"", None), (b"", "running"), (b"step 1\n", None), (b"", None), (b"", None),
-             (b"step \xc3", None), (b"\xa9 2\r\n", None), (b"done\n", "success")]
+    steps = [
+        (b"", None),
+        (b"", "running"),
+        (b"step 1\n", None),
+        (b"", None),
+        (b"", None),
+        (b"step \xc3", None),
+        (b"\xa9 2\r\n", None),
+        (b"done\n", "success"),
+    ]
     fake.script_log(job, steps)
     got = await follow(gl, job)
     assert got == b"step 1\nstep \xc3\xa9 2\r\ndone\n"
@@ -128,11 +136,17 @@ async def test_follow_waits_without_busy_polling(setup):
 async def test_lines_and_sections_of_a_streamed_log(setup):
     """The chunk stream composes with iter_lines and parse_sections."""
     fake, gl, pipeline, _ = setup
-    log = (b"section_start:100:build[collapsed=true]\r\x1b[0K\x1b[32mBuilding\x1b[0m\n"
-           b"compiling \xe2\x9c\x93\nsection_end:160:build\r\x1b[0K\n")
+    log = (
+        b"section_start:100:build[collapsed=true]\r\x1b[0K\x1b[32mBuilding\x1b[0m\n"
+        b"compiling \xe2\x9c\x93\nsection_end:160:build\r\x1b[0K\n"
+    )
     job = fake.add_job(pipeline, name="build", status="success", log=log)
-    lines = [line async for line in iter_lines(
-        gl.project_jobs.trace(PROJECT, job.id, chunk_size=7), strip_ansi=True)]
+    lines = [
+        line
+        async for line in iter_lines(
+            gl.project_jobs.trace(PROJECT, job.id, chunk_size=7), strip_ansi=True
+        )
+    ]
     assert lines[1] == "compiling ✓"
     data = b"".join([c async for c in gl.project_jobs.trace(PROJECT, job.id)])
     (section,) = parse_sections(data)
@@ -186,13 +200,20 @@ async def test_artifacts_archive_and_files(setup, tmp_path: Path):
     job = fake.add_job(pipeline, name="test", status="success", files=files)
     archive = b"".join([c async for c in gl.project_jobs.artifacts(PROJECT, job.id)])
     assert zipfile.ZipFile(io.BytesIO(archive)).read("coverage.txt") == b"98%"
-    one = b"".join([c async for c in gl.project_jobs.artifact_file(
-        PROJECT, job.id, "report/junit.xml")])
+    one = b"".join(
+        [c async for c in gl.project_jobs.artifact_file(PROJECT, job.id, "report/junit.xml")]
+    )
     assert one == b"<testsuite/>"
     by_ref = b"".join([c async for c in gl.project_jobs.artifacts_by_ref(PROJECT, "main", "test")])
     assert by_ref == archive
-    raw = b"".join([c async for c in gl.project_jobs.artifact_file_by_ref(
-        PROJECT, "main", "test", "coverage.txt")])
+    raw = b"".join(
+        [
+            c
+            async for c in gl.project_jobs.artifact_file_by_ref(
+                PROJECT, "main", "test", "coverage.txt"
+            )
+        ]
+    )
     assert raw == b"98%"
     saved = await gl.project_jobs.save_artifacts(PROJECT, job.id, tmp_path / "a.zip")
     assert saved.size == len(archive)
@@ -233,6 +254,10 @@ async def test_artifacts_by_ref_needs_job_name(setup):
     with pytest.raises(ValueError, match="job_name"):
         gl.project_jobs.artifacts_by_ref(PROJECT, "main", "")
     with pytest.raises(APIError) as info:
-        [c async for c in gl.project_jobs._chunks(
-            "projects/group%2Fapp/jobs/artifacts/main/download", 100)]
+        [
+            c
+            async for c in gl.project_jobs._chunks(
+                "projects/group%2Fapp/jobs/artifacts/main/download", 100
+            )
+        ]
     assert info.value.status == 400 and info.value.message == "job is missing"

@@ -24,12 +24,12 @@ from gitlab_jobs_async._logtext import (
 RUNNER_LOG = (
     b"\x1b[0KRunning with gitlab-runner 17.5.0 (8ec04662)\x1b[0;m\n"  # 0
     b"\x1b[0K  on docker-1 xK3jQ, system ID: s_0c1d2e3f\x1b[0;m\n"  # 1
-    b"section_start:1732460000:prepare_executor\r\x1b[0K\x1b[0K\x1b[36;1mPreparing the \"docker\" executor\x1b[0;m\x1b[0;m\n"  # 2
+    b'section_start:1732460000:prepare_executor\r\x1b[0K\x1b[0K\x1b[36;1mPreparing the "docker" executor\x1b[0;m\x1b[0;m\n'  # 2
     b"\x1b[0KUsing Docker executor with image ruby:3.3 ...\x1b[0;m\n"  # 3
     b"section_end:1732460004:prepare_executor\r\x1b[0K\x1b[0Ksection_start:1732460004:get_sources\r\x1b[0K\x1b[0K\x1b[36;1mGetting source from Git repository\x1b[0;m\x1b[0;m\n"  # 4
     b"\x1b[32;1mFetching changes with git depth set to 20...\x1b[0;m\n"  # 5
     b"Receiving objects:  10% (1/10)\rReceiving objects: 100% (10/10), done.\r\n"  # 6
-    b"section_end:1732460007:get_sources\r\x1b[0K\x1b[0Ksection_start:1732460007:step_script\r\x1b[0K\x1b[0K\x1b[36;1mExecuting \"step_script\" stage of the job script\x1b[0;m\x1b[0;m\n"  # 7
+    b'section_end:1732460007:get_sources\r\x1b[0K\x1b[0Ksection_start:1732460007:step_script\r\x1b[0K\x1b[0K\x1b[36;1mExecuting "step_script" stage of the job script\x1b[0;m\x1b[0;m\n'  # 7
     b"\x1b[32;1m$ bundle install\x1b[0;m\n"  # 8
     b"section_start:1732460008:bundle_install[collapsed=true]\r\x1b[0K\x1b[0KInstalling gems\n"  # 9
     b"Fetching caf\xc3\xa9 \xf0\x9f\x92\x8e gems\n"  # 10
@@ -137,7 +137,11 @@ def test_invalid_bytes_are_replaced(data, cuts, lines):
 @pytest.mark.parametrize(
     ("data", "shown", "raw"),
     [
-        (b"progress 10%\rprogress 50%\rprogress 100%\n", "progress 100%", "progress 10%\rprogress 50%\rprogress 100%"),
+        (
+            b"progress 10%\rprogress 50%\rprogress 100%\n",
+            "progress 100%",
+            "progress 10%\rprogress 50%\rprogress 100%",
+        ),
         (b"old text\r\x1b[0Knew\n", "\x1b[0Knew", "old text\r\x1b[0Knew"),
         (b"abc\r\n", "abc", "abc"),
         (b"abc\r\r\n", "abc", "abc"),
@@ -255,12 +259,48 @@ def test_sections_of_a_runner_log():
         for s in parse_sections(RUNNER_LOG)
     ]
     assert table == [
-        ("prepare_executor", 0, None, timedelta(seconds=4), 2, 4, False, 'Preparing the "docker" executor'),
-        ("get_sources", 0, None, timedelta(seconds=3), 4, 7, False, "Getting source from Git repository"),
-        ("step_script", 0, None, timedelta(seconds=44), 7, 16, False, 'Executing "step_script" stage of the job script'),
+        (
+            "prepare_executor",
+            0,
+            None,
+            timedelta(seconds=4),
+            2,
+            4,
+            False,
+            'Preparing the "docker" executor',
+        ),
+        (
+            "get_sources",
+            0,
+            None,
+            timedelta(seconds=3),
+            4,
+            7,
+            False,
+            "Getting source from Git repository",
+        ),
+        (
+            "step_script",
+            0,
+            None,
+            timedelta(seconds=44),
+            7,
+            16,
+            False,
+            'Executing "step_script" stage of the job script',
+        ),
         ("bundle_install", 1, "step_script", timedelta(seconds=30), 9, 11, True, "Installing gems"),
         ("rspec", 1, "step_script", timedelta(seconds=11), 13, 15, False, "Running specs"),
-        ("cleanup_file_variables", 0, None, timedelta(seconds=1), 17, 18, False, "Cleaning up project directory and file based variables"),
+        (
+            "cleanup_file_variables",
+            0,
+            None,
+            timedelta(seconds=1),
+            17,
+            18,
+            False,
+            "Cleaning up project directory and file based variables",
+        ),
     ]
 
 
@@ -309,8 +349,17 @@ def test_byte_by_byte_equals_whole():
 def test_chunk_boundary_inside_a_marker():
     """A section marker cut at any byte between two chunks is still found."""
     data = b"before\nsection_start:100:build[collapsed=true]\r\x1b[0KBuilding\nsection_end:160:build\r\x1b[0K\n"
-    expected = [LogSection(name="build", started_at=at(100), ended_at=at(160), options={"collapsed": "true"},
-                           header="Building", start_line=1, end_line=2)]
+    expected = [
+        LogSection(
+            name="build",
+            started_at=at(100),
+            ended_at=at(160),
+            options={"collapsed": "true"},
+            header="Building",
+            start_line=1,
+            end_line=2,
+        )
+    ]
     for cut in range(len(data) + 1):
         assert sections_of(decode(data, [cut])) == expected
 
@@ -319,18 +368,31 @@ def test_end_and_start_on_one_line():
     """A line holding an end marker and then a start marker closes one section and opens the next there."""
     parser = SectionParser()
     assert parser.feed_line("section_start:10:one\r\x1b[0KOne") == []
-    (one,) = parser.feed_line("\x1b[0Ksection_end:12:one\r\x1b[0K\x1b[0Ksection_start:12:two\r\x1b[0K\x1b[36;1mTwo\x1b[0;m")
+    (one,) = parser.feed_line(
+        "\x1b[0Ksection_end:12:one\r\x1b[0K\x1b[0Ksection_start:12:two\r\x1b[0K\x1b[36;1mTwo\x1b[0;m"
+    )
     assert (one.name, one.end_line, one.duration) == ("one", 1, timedelta(seconds=2))
     (two,) = parser.open_sections
-    assert (two.name, two.start_line, two.depth, two.parent, two.header) == ("two", 1, 0, None, "Two")
+    assert (two.name, two.start_line, two.depth, two.parent, two.header) == (
+        "two",
+        1,
+        0,
+        None,
+        "Two",
+    )
 
 
 def test_several_markers_on_one_line():
     """Starts, ends and nested starts on a single line are all read in order, each header up to the next marker."""
     parser = SectionParser()
-    closed = parser.feed_line("section_start:1:a\r\x1b[0KA section_start:2:b\r\x1b[0KB section_end:3:b\r\x1b[0Ksection_start:3:c\r\x1b[0KC")
+    closed = parser.feed_line(
+        "section_start:1:a\r\x1b[0KA section_start:2:b\r\x1b[0KB section_end:3:b\r\x1b[0Ksection_start:3:c\r\x1b[0KC"
+    )
     assert [(s.name, s.header, s.end_line) for s in closed] == [("b", "B", 0)]
-    assert [(s.name, s.depth, s.parent, s.header) for s in parser.open_sections] == [("a", 0, None, "A"), ("c", 1, "a", "C")]
+    assert [(s.name, s.depth, s.parent, s.header) for s in parser.open_sections] == [
+        ("a", 0, None, "A"),
+        ("c", 1, "a", "C"),
+    ]
 
 
 def test_parse_sections_is_in_start_order():
@@ -341,17 +403,21 @@ def test_parse_sections_is_in_start_order():
 
 def test_mismatched_end_closes_up_to_its_section():
     """An end naming an outer section closes the sections inside it at the same time and line."""
-    log = (b"section_start:10:outer\r\x1b[0K\n"
-           b"section_start:11:middle\r\x1b[0K\n"
-           b"section_start:12:inner\r\x1b[0K\n"
-           b"section_end:20:middle\r\x1b[0K\n"
-           b"section_end:30:outer\r\x1b[0K\n")
+    log = (
+        b"section_start:10:outer\r\x1b[0K\n"
+        b"section_start:11:middle\r\x1b[0K\n"
+        b"section_start:12:inner\r\x1b[0K\n"
+        b"section_end:20:middle\r\x1b[0K\n"
+        b"section_end:30:outer\r\x1b[0K\n"
+    )
     parser = SectionParser()
     lines = decode(log)
     for line in lines[:3]:
         assert parser.feed_line(line) == []
     assert [(s.name, s.ended_at, s.end_line) for s in parser.feed_line(lines[3])] == [
-        ("inner", at(20), 3), ("middle", at(20), 3)]
+        ("inner", at(20), 3),
+        ("middle", at(20), 3),
+    ]
     assert [s.name for s in parser.open_sections] == ["outer"]
     assert [(s.name, s.end_line) for s in parser.feed_line(lines[4])] == [("outer", 4)]
 

@@ -16,7 +16,9 @@ from gitlab_jobs_async.testing import FakeGitLab, FakeProject, RecordedRequest
 BASE = "group/app"
 
 
-def seed(fake: FakeGitLab, n: int, *, pipelines: int = 1) -> tuple[str, FakeProject, Any, list[int]]:
+def seed(
+    fake: FakeGitLab, n: int, *, pipelines: int = 1
+) -> tuple[str, FakeProject, Any, list[int]]:
     """A project with ``n`` jobs spread over ``pipelines`` pipelines; returns ids newest first."""
     user = fake.add_user("auditor")
     token = fake.add_personal_token(user)
@@ -42,6 +44,7 @@ async def eventually(check: Callable[[], bool], seconds: float = 5.0) -> None:
         if check():
             return
         await asyncio.sleep(0.01)
+    raise AssertionError(f"still not true after {seconds} s")
 
 
 def hold_pages_after_the_first(fake: FakeGitLab, *, delay: float) -> asyncio.Event:
@@ -126,8 +129,11 @@ async def test_jobs_inserted_while_listing_are_neither_lost_nor_doubled(fake):
 async def test_page_failing_once_is_retried(fake):
     """A page answering 500 once is retried and the list is complete."""
     token, _, _, expected = seed(fake, 450)
-    fake.add_fault(lambda r: is_list(r) and r.param("page") == "3", status=500,
-                   body={"message": "500 Internal Server Error"})
+    fake.add_fault(
+        lambda r: is_list(r) and r.param("page") == "3",
+        status=500,
+        body={"message": "500 Internal Server Error"},
+    )
     async with GitLab(fake.url, private_token=token) as gl:
         ids = [j.id async for j in gl.project_jobs.list(BASE)]
     assert ids == expected
@@ -137,8 +143,12 @@ async def test_page_failing_once_is_retried(fake):
 async def test_page_failing_for_good_raises_after_what_came_before(fake):
     """A page that keeps failing raises a typed error; the pages before it were yielded."""
     token, _, _, expected = seed(fake, 450)
-    fake.add_fault(lambda r: is_list(r) and r.param("page") == "3", status=503,
-                   body={"message": "503 Service Unavailable"}, times=None)
+    fake.add_fault(
+        lambda r: is_list(r) and r.param("page") == "3",
+        status=503,
+        body={"message": "503 Service Unavailable"},
+        times=None,
+    )
     seen: list[int] = []
     async with GitLab(fake.url, private_token=token) as gl:
         with pytest.raises(ServerError) as info:

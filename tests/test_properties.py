@@ -56,8 +56,14 @@ def test_error_message_always_readable(body):
     assert message
 
 
-@given(st.dictionaries(st.sampled_from(["RateLimit-Limit", "RateLimit-Remaining",
-                                        "RateLimit-Reset", "RateLimit-Name"]), header_text))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Name"]
+        ),
+        header_text,
+    )
+)
 def test_rate_limit_headers(headers):
     """Any RateLimit-* headers give a view or None, never an exception."""
     view = RateLimit.from_headers(CIMultiDict(headers))

@@ -116,7 +116,10 @@ def test_scope_params_rejects(scope, error):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b'{"message":"403 Forbidden - Job is not retryable"}', "403 Forbidden - Job is not retryable"),
+        (
+            b'{"message":"403 Forbidden - Job is not retryable"}',
+            "403 Forbidden - Job is not retryable",
+        ),
         (b'{"message":{"name":["is too long","is invalid"]}}', "name is too long, is invalid"),
         (
             b'{"message":{"error":"This endpoint has been requested too many times. Try again later."}}',
@@ -169,7 +172,12 @@ def test_error_for_maps_status(status, cls):
         url="https://gitlab.example.com/api/v4/job",
     )
     assert type(err) is cls
-    assert (err.status, err.message, err.method, err.request_id) == (status, "nope", "GET", "01JABC")
+    assert (err.status, err.message, err.method, err.request_id) == (
+        status,
+        "nope",
+        "GET",
+        "01JABC",
+    )
     assert "https://gitlab.example.com/api/v4/job" in str(err) and "nope" in str(err)
 
 
@@ -200,7 +208,9 @@ def test_rate_limited_carries_retry_after():
         url="u",
         now=NOW,
     )
-    assert isinstance(text, RateLimited) and text.retry_after == 7.0 and text.message == "Retry later"
+    assert (
+        isinstance(text, RateLimited) and text.retry_after == 7.0 and text.message == "Retry later"
+    )
     app = error_for(
         429,
         CIMultiDict(),
@@ -259,9 +269,18 @@ def test_next_cursor():
     ("url", "shown"),
     [
         ("https://u:secret@h.example/api/v4/job", "https://h.example/api/v4/job"),
-        ("https://h.example/api/v4/job?private_token=glpat-x&a=1", "https://h.example/api/v4/job?private_token=REDACTED&a=1"),
-        ("https://h.example/api/v4/job?JOB_TOKEN=x", "https://h.example/api/v4/job?JOB_TOKEN=REDACTED"),
-        ("https://h.example/api/v4/projects/a%2Fb/jobs", "https://h.example/api/v4/projects/a%2Fb/jobs"),
+        (
+            "https://h.example/api/v4/job?private_token=glpat-x&a=1",
+            "https://h.example/api/v4/job?private_token=REDACTED&a=1",
+        ),
+        (
+            "https://h.example/api/v4/job?JOB_TOKEN=x",
+            "https://h.example/api/v4/job?JOB_TOKEN=REDACTED",
+        ),
+        (
+            "https://h.example/api/v4/projects/a%2Fb/jobs",
+            "https://h.example/api/v4/projects/a%2Fb/jobs",
+        ),
     ],
 )
 def test_redact_url(url, shown):

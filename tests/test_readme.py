@@ -34,12 +34,15 @@ async def test_quickstart(fake: FakeGitLab, capsys: pytest.CaptureFixture[str]):
     project = fake.add_project("group/app")
     fake.add_member(project, user, "developer")
     pipeline = fake.add_pipeline(project)
-    failed = fake.add_job(pipeline, name="rspec", status="failed",
-                          failure_reason="script_failure", log=b"expected 1, got 2\n")
-    fake.add_job(pipeline, name="lint", status="success")
-    source = BLOCKS[0].replace(
-        'asyncio.run(main("https://gitlab.example.com", "glpat-..."))', ""
+    failed = fake.add_job(
+        pipeline,
+        name="rspec",
+        status="failed",
+        failure_reason="script_failure",
+        log=b"expected 1, got 2\n",
     )
+    fake.add_job(pipeline, name="lint", status="success")
+    source = BLOCKS[0].replace('asyncio.run(main("https://gitlab.example.com", "glpat-..."))', "")
     namespace: dict[str, Any] = {}
     exec(compile(source, "README.md", "exec"), namespace)
     await namespace["main"](fake.url, token)

@@ -18,14 +18,8 @@ from gitlab_jobs_async import (
     RetryPolicy,
     ServerError,
 )
-from gitlab_jobs_async.testing import FakeGitLab
 
-from ._support import PROJECT, World, seed
-
-
-@pytest.fixture
-def world(fake: FakeGitLab) -> World:
-    return seed(fake)
+from ._support import PROJECT, World
 
 
 def gets(world: World) -> list[float]:
@@ -35,8 +29,12 @@ def gets(world: World) -> list[float]:
 async def test_429_pauses_every_task_of_the_client(world):
     """After a 429 with Retry-After, no task of the client sends until the pause is over."""
     job = world.jobs["build"].id
-    world.fake.add_fault(lambda r: r.path.endswith(f"/jobs/{job}"), status=429,
-                         body="Retry later", headers={"Retry-After": "0.4"})
+    world.fake.add_fault(
+        lambda r: r.path.endswith(f"/jobs/{job}"),
+        status=429,
+        body="Retry later",
+        headers={"Retry-After": "0.4"},
+    )
     async with GitLab(world.fake.url, private_token=world.token) as gl:
         first = asyncio.ensure_future(gl.project_jobs.get(PROJECT, job))
         await asyncio.sleep(0.1)  # the 429 has come back
@@ -51,8 +49,14 @@ async def test_remaining_zero_slows_down_before_the_wall(world):
     """RateLimit-Remaining: 0 on any answer holds the next requests until the reset."""
     reset = int(time.time()) + 2
     async with GitLab(world.fake.url, private_token=world.token) as gl:
-        gl._transport.pacer.observe({"RateLimit-Limit": "600", "RateLimit-Remaining": "0",
-                                     "RateLimit-Reset": str(reset), "RateLimit-Name": "x"})
+        gl._transport.pacer.observe(
+            {
+                "RateLimit-Limit": "600",
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(reset),
+                "RateLimit-Name": "x",
+            }
+        )
         assert gl.rate_limit is not None and gl.rate_limit.remaining == 0
         assert gl.rate_limit.limit == 600 and gl.rate_limit.name == "x"
         before = time.monotonic()
@@ -62,9 +66,18 @@ async def test_remaining_zero_slows_down_before_the_wall(world):
 
 async def test_rate_limit_view_from_429_headers(world):
     """The client exposes GitLab's RateLimit-* view as last seen."""
-    world.fake.add_fault(lambda r: True, status=429, body="Retry later", headers={
-        "Retry-After": "0", "RateLimit-Limit": "2000", "RateLimit-Remaining": "5",
-        "RateLimit-Reset": str(int(time.time()) + 60), "RateLimit-Name": "throttle_authenticated_api"})
+    world.fake.add_fault(
+        lambda r: True,
+        status=429,
+        body="Retry later",
+        headers={
+            "Retry-After": "0",
+            "RateLimit-Limit": "2000",
+            "RateLimit-Remaining": "5",
+            "RateLimit-Reset": str(int(time.time()) + 60),
+            "RateLimit-Name": "throttle_authenticated_api",
+        },
+    )
     async with GitLab(world.fake.url, private_token=world.token) as gl:
         before = gl.rate_limit
         await gl.project_jobs.get(PROJECT, world.jobs["build"].id)
@@ -76,16 +89,18 @@ async def test_rate_limit_view_from_429_headers(world):
 async def test_requests_per_minute_paces_the_client(world):
     """requests_per_minute spaces requests evenly across all tasks."""
     async with GitLab(world.fake.url, private_token=world.token, requests_per_minute=600) as gl:
-        await asyncio.gather(*[gl.project_jobs.get(PROJECT, world.jobs["build"].id)
-                               for _ in range(4)])
+        await asyncio.gather(
+            *[gl.project_jobs.get(PROJECT, world.jobs["build"].id) for _ in range(4)]
+        )
     times = sorted(gets(world))
     assert all(b - a >= 0.08 for a, b in itertools.pairwise(times))
 
 
 async def test_rate_limited_past_the_cap_raises_at_once(world):
     """A Retry-After beyond max_retry_after is not waited for, and nobody is paused."""
-    world.fake.add_fault(lambda r: True, status=429, body="Retry later",
-                         headers={"Retry-After": "600"})
+    world.fake.add_fault(
+        lambda r: True, status=429, body="Retry later", headers={"Retry-After": "600"}
+    )
     async with GitLab(world.fake.url, private_token=world.token) as gl:
         with pytest.raises(RateLimited) as info:
             await gl.project_jobs.get(PROJECT, world.jobs["build"].id)
@@ -107,8 +122,9 @@ async def test_action_timing_out_is_outcome_unknown_and_not_resent(world):
 async def test_cancel_is_retried_as_harmless(world):
     """Cancel is sent again after a 502: cancelling twice changes nothing."""
     world.fake.add_fault(lambda r: r.path.endswith("/cancel"), status=502, body="Bad Gateway")
-    async with GitLab(world.fake.url, private_token=world.token,
-                      retry=RetryPolicy(backoff=0, max_backoff=0)) as gl:
+    async with GitLab(
+        world.fake.url, private_token=world.token, retry=RetryPolicy(backoff=0, max_backoff=0)
+    ) as gl:
         job = await gl.project_jobs.cancel(PROJECT, world.jobs["lint"].id)
     assert str(job.status) == "canceled" and world.fake.actions["cancel"] == 1
 
@@ -164,8 +180,9 @@ async def test_retries_log_warnings(world, caplog):
     """Each retry is a WARNING naming the method, URL and cause."""
     caplog.set_level(logging.WARNING, logger="gitlab_jobs_async")
     world.fake.add_fault(lambda r: True, status=503, body="down")
-    async with GitLab(world.fake.url, private_token=world.token,
-                      retry=RetryPolicy(backoff=0, max_backoff=0)) as gl:
+    async with GitLab(
+        world.fake.url, private_token=world.token, retry=RetryPolicy(backoff=0, max_backoff=0)
+    ) as gl:
         await gl.project_jobs.get(PROJECT, world.jobs["build"].id)
     (record,) = caplog.records
     assert record.levelno == logging.WARNING and "retrying GET" in record.getMessage()

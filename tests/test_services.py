@@ -16,14 +16,8 @@ from gitlab_jobs_async import (
     NotFound,
     Unauthorized,
 )
-from gitlab_jobs_async.testing import FakeGitLab
 
-from ._support import LOG, PROJECT, World, seed
-
-
-@pytest.fixture
-def world(fake: FakeGitLab) -> World:
-    return seed(fake)
+from ._support import LOG, PROJECT, World
 
 
 @pytest.fixture
@@ -94,7 +88,9 @@ async def test_list_scope(gl, world):
     """scope accepts a string, enum members and mixtures, sent as scope[]."""
     failed = [j.name async for j in gl.project_jobs.list(PROJECT, scope="failed")]
     assert failed == ["rspec"]
-    mixed = [j.name async for j in gl.project_jobs.list(PROJECT, scope=["failed", JobStatus.MANUAL])]
+    mixed = [
+        j.name async for j in gl.project_jobs.list(PROJECT, scope=["failed", JobStatus.MANUAL])
+    ]
     assert sorted(mixed) == ["deploy", "rspec"]
     assert ("scope[]", "manual") in world.fake.requests[-1].query
 
@@ -137,7 +133,9 @@ async def test_list_follows_own_host_not_link_host(world):
     world.fake.external_url = "https://gitlab.example.com"
     async with GitLab(world.fake.url, private_token=world.token) as gl:
         offset = [j.id async for j in gl.project_jobs.list(PROJECT, per_page=2)]
-        keyset = [j.id async for j in gl.project_jobs.list(PROJECT, per_page=2, pagination="keyset")]
+        keyset = [
+            j.id async for j in gl.project_jobs.list(PROJECT, per_page=2, pagination="keyset")
+        ]
     assert len(offset) == len(world.jobs) and keyset == offset
     assert all(r.headers["Host"].startswith("127.0.0.1:") for r in world.fake.requests)
     assert all(r.headers["PRIVATE-TOKEN"] == world.token for r in world.fake.requests)
@@ -149,12 +147,17 @@ async def test_pipeline_jobs_and_include_retried(gl, world):
     new = await gl.project_jobs.retry(PROJECT, old)
     latest = [j.id async for j in gl.pipeline_jobs.list(PROJECT, world.pipeline.id)]
     assert new.id in latest and old not in latest
-    every = [j.id async for j in gl.pipeline_jobs.list(PROJECT, world.pipeline.id,
-                                                        include_retried=True)]
+    every = [
+        j.id async for j in gl.pipeline_jobs.list(PROJECT, world.pipeline.id, include_retried=True)
+    ]
     assert new.id in every and old in every
     assert ("include_retried", "true") in world.fake.requests[-1].query
-    failed = [j.name async for j in gl.pipeline_jobs.list(PROJECT, world.pipeline.id,
-                                                           scope="failed", include_retried=True)]
+    failed = [
+        j.name
+        async for j in gl.pipeline_jobs.list(
+            PROJECT, world.pipeline.id, scope="failed", include_retried=True
+        )
+    ]
     assert failed == ["rspec"]
 
 
@@ -182,7 +185,9 @@ async def test_bridge_is_not_a_job(gl, world):
 
 async def test_trace_streams_exact_bytes(gl, world):
     """The log arrives as bytes chunks that join to exactly the stored log."""
-    chunks = [c async for c in gl.project_jobs.trace(PROJECT, world.jobs["build"].id, chunk_size=16)]
+    chunks = [
+        c async for c in gl.project_jobs.trace(PROJECT, world.jobs["build"].id, chunk_size=16)
+    ]
     assert len(chunks) > 1 and all(len(c) <= 16 for c in chunks)
     assert b"".join(chunks) == LOG
 
@@ -218,7 +223,9 @@ async def test_cancel_finished_job_is_a_noop(gl, world):
 
 async def test_cancel_running_and_graceful(gl, world):
     """A running job is canceled; one whose runner cancels gracefully goes to canceling."""
-    assert (await gl.project_jobs.cancel(PROJECT, world.jobs["lint"].id)).status is JobStatus.CANCELED
+    assert (
+        await gl.project_jobs.cancel(PROJECT, world.jobs["lint"].id)
+    ).status is JobStatus.CANCELED
     job = await gl.project_jobs.cancel(PROJECT, world.jobs["graceful"].id)
     assert job.status is JobStatus.CANCELING and job.finished_at is None
 
@@ -262,8 +269,9 @@ async def test_erase(gl, world):
 
 async def test_play_with_variables(gl, world):
     """Play starts a manual job with job variables sent as job_variables_attributes."""
-    job = await gl.project_jobs.play(PROJECT, world.jobs["deploy"].id,
-                                     variables={"TARGET": "prod", "DRY": "no"})
+    job = await gl.project_jobs.play(
+        PROJECT, world.jobs["deploy"].id, variables={"TARGET": "prod", "DRY": "no"}
+    )
     assert isinstance(job, Job) and job.status is JobStatus.PENDING
     assert world.jobs["deploy"].variables == [
         {"key": "TARGET", "value": "prod"},
@@ -280,8 +288,9 @@ async def test_play_unplayable(gl, world):
 
 async def test_play_bridge_returns_bridge(gl, world):
     """Playing a manual trigger job returns a Bridge."""
-    manual = world.fake.add_bridge(world.pipeline, name="manual-trigger", status="manual",
-                                   when="manual", downstream=None)
+    manual = world.fake.add_bridge(
+        world.pipeline, name="manual-trigger", status="manual", when="manual", downstream=None
+    )
     result = await gl.project_jobs.play(PROJECT, manual.id)
     assert isinstance(result, Bridge) and result.status is JobStatus.PENDING
 
@@ -299,7 +308,9 @@ async def test_play_rejects_bad_variables(gl, world):
 async def test_token_job(world):
     """A running job's token reads its own job and allowed agents."""
     lint = world.jobs["lint"]
-    world.fake.add_allowed_agent(world.project, agent_id=7, name="k8s", config_project=world.project)
+    world.fake.add_allowed_agent(
+        world.project, agent_id=7, name="k8s", config_project=world.project
+    )
     token = world.fake.job_token(lint)
     async with GitLab(world.fake.url, job_token=token) as gl:
         me = await gl.token_job.get()
@@ -348,8 +359,12 @@ async def test_oauth_token(world):
 
 async def test_unknown_fields_in_server_json(gl, world):
     """Keys this SDK does not know are ignored."""
-    job = world.fake.add_job(world.pipeline, name="future", status="success",
-                             extra_fields={"quantum_state": {"a": 1}, "status": "teleporting"})
+    job = world.fake.add_job(
+        world.pipeline,
+        name="future",
+        status="success",
+        extra_fields={"quantum_state": {"a": 1}, "status": "teleporting"},
+    )
     got = await gl.project_jobs.get(PROJECT, job.id)
     assert got.status == "teleporting" and not isinstance(got.status, JobStatus)
 

@@ -52,14 +52,21 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--url", help="GitLab URL (default: $GITLAB_URL)")
     common.add_argument("--token", help="access token (default: $GITLAB_TOKEN)")
     common.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    common.add_argument("--debug", action="store_true",
-                        help="show tracebacks and log every request (tokens redacted)")
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        help="show tracebacks and log every request (tokens redacted)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     audit = sub.add_parser("audit", parents=[common], help="summarise the jobs of projects")
     audit.add_argument("projects", nargs="*", metavar="PROJECT")
-    audit.add_argument("--group", action="append", default=[],
-                       help="also every project of this group and its subgroups (repeatable)")
+    audit.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        help="also every project of this group and its subgroups (repeatable)",
+    )
     audit.add_argument("--since", help="7d, 12h, or a date (default: all)")
     audit.add_argument("--scope", action="append", help="only jobs in this status (repeatable)")
 
@@ -82,8 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("--raw", action="store_true", help="keep colour codes when piped")
     trace.add_argument("--poll", type=float, default=3.0, help="seconds between reads")
 
-    for name, text in (("cancel", "cancel a job"), ("retry", "retry a job (a new job)"),
-                       ("erase", "erase a job's log and artifacts"), ("play", "run a manual job")):
+    for name, text in (
+        ("cancel", "cancel a job"),
+        ("retry", "retry a job (a new job)"),
+        ("erase", "erase a job's log and artifacts"),
+        ("play", "run a manual job"),
+    ):
         action = sub.add_parser(name, parents=[common], help=text)
         action.add_argument("project")
         action.add_argument("job", type=int)

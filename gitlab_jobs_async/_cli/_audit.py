@@ -90,9 +90,15 @@ def audit(jobs: Iterable[tuple[str, Job]], *, top: int = 10) -> AuditReport:
             continue
         passed = next((j for j in runs[first_fail + 1 :] if j.status == "success"), None)
         if passed is not None:
-            flaky.append({"project": project, "pipeline": pipeline_id, "name": name,
-                          "failed_attempts": sum(j.status == "failed" for j in runs),
-                          "passed_job": passed.id})
+            flaky.append(
+                {
+                    "project": project,
+                    "pipeline": pipeline_id,
+                    "name": name,
+                    "failed_attempts": sum(j.status == "failed" for j in runs),
+                    "passed_job": passed.id,
+                }
+            )
     stages = [
         {
             "stage": stage,

@@ -65,8 +65,16 @@ def _project(text: str) -> int | str:
 def _row(job: Job | Bridge) -> list[Any]:
     duration = f"{job.duration:.0f}s" if job.duration is not None else ""
     created = job.created_at.strftime("%Y-%m-%d %H:%M") if job.created_at else ""
-    return [job.id, str(job.status), job.stage, job.name, job.ref, duration, created,
-            job.failure_reason or ""]
+    return [
+        job.id,
+        str(job.status),
+        job.stage,
+        job.name,
+        job.ref,
+        duration,
+        created,
+        job.failure_reason or "",
+    ]
 
 
 PER_PAGE = 100  # the SDK's default page size, used by the audit
@@ -78,11 +86,16 @@ async def cmd_list(args: argparse.Namespace, out: Output) -> int:
     async with client(args) as gl:
         project = _project(args.project)
         if args.pipeline:
-            jobs = gl.pipeline_jobs.list(project, args.pipeline, scope=args.scope or None,
-                                         max_items=args.limit)
+            jobs = gl.pipeline_jobs.list(
+                project, args.pipeline, scope=args.scope or None, max_items=args.limit
+            )
         else:
-            jobs = gl.project_jobs.list(project, scope=args.scope or None, max_items=args.limit,
-                                        created_after=parse_since(args.since))
+            jobs = gl.project_jobs.list(
+                project,
+                scope=args.scope or None,
+                max_items=args.limit,
+                created_after=parse_since(args.since),
+            )
         found = [job async for job in jobs]
     if out.fmt == "json":
         out.json(converter.unstructure(found))
@@ -99,14 +112,17 @@ async def cmd_show(args: argparse.Namespace, out: Output) -> int:
         out.json(data)
     else:
         flat = [(k, v) for k, v in data.items() if not isinstance(v, dict | list)]
-        flat += [("pipeline", job.pipeline.id if job.pipeline else None),
-                 ("user", job.user.username if job.user else None)]
+        flat += [
+            ("pipeline", job.pipeline.id if job.pipeline else None),
+            ("user", job.user.username if job.user else None),
+        ]
         out.table(f"job {job.id}", ["field", "value"], flat)
     return 0
 
 
-async def _write_log(chunks: AsyncGenerator[bytes, None], out: Output, *, raw: bool,
-                     sections: bool) -> list[LogSection]:
+async def _write_log(
+    chunks: AsyncGenerator[bytes, None], out: Output, *, raw: bool, sections: bool
+) -> list[LogSection]:
     """Copy a log to stdout: bytes as they are on a terminal or with --raw; when piped, what a
     terminal would show, without colour codes or section-marker lines."""
     keep = raw or out.tty
@@ -136,17 +152,26 @@ async def _write_log(chunks: AsyncGenerator[bytes, None], out: Output, *, raw: b
 
 
 def _print_sections(found: list[LogSection], out: Output) -> None:
-    rows = [["  " * s.depth + s.name,
-             f"{s.duration.total_seconds():.0f}s" if s.duration is not None else "open",
-             s.start_line + 1, s.header] for s in found]
+    rows = [
+        [
+            "  " * s.depth + s.name,
+            f"{s.duration.total_seconds():.0f}s" if s.duration is not None else "open",
+            s.start_line + 1,
+            s.header,
+        ]
+        for s in found
+    ]
     out.table("sections", ["section", "duration", "line", "header"], rows)
 
 
 async def cmd_trace(args: argparse.Namespace, out: Output) -> int:
     async with client(args) as gl:
         project = _project(args.project)
-        chunks = (gl.project_jobs.follow(project, args.job, poll=args.poll) if args.follow
-                  else gl.project_jobs.trace(project, args.job))
+        chunks = (
+            gl.project_jobs.follow(project, args.job, poll=args.poll)
+            if args.follow
+            else gl.project_jobs.trace(project, args.job)
+        )
         found = await _write_log(chunks, out, raw=args.raw, sections=args.sections)
     if args.sections:
         _print_sections(found, out)
@@ -182,8 +207,9 @@ def _variable(text: str) -> tuple[str, str]:
     return key, value
 
 
-async def run_audit(gl: GitLab, projects: list[str], out: Output, *,
-                    scope: list[str] | None, since: datetime | None) -> AuditReport:
+async def run_audit(
+    gl: GitLab, projects: list[str], out: Output, *, scope: list[str] | None, since: datetime | None
+) -> AuditReport:
     """List every project's jobs at once (one client budget), with live progress on a tty."""
     pairs: list[tuple[str, Job]] = []
     keys = [_project(p) for p in projects]
@@ -193,12 +219,18 @@ async def run_audit(gl: GitLab, projects: list[str], out: Output, *,
     if out.rich and out.fmt == "table":
         from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
-        progress = Progress(TextColumn("{task.description}"), TextColumn("{task.completed} jobs"),
-                            TextColumn("{task.fields[pages]}"), TextColumn("{task.fields[rate]}"),
-                            TimeElapsedColumn(), console=out._console)
+        progress = Progress(
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed} jobs"),
+            TextColumn("{task.fields[pages]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=out._console,
+        )
         overall = progress.add_task("all projects", total=None, rate="", pages="")
-        tasks = {key: progress.add_task(f"  {key}", total=None, rate="", pages="0 pages")
-                 for key in keys}
+        tasks = {
+            key: progress.add_task(f"  {key}", total=None, rate="", pages="0 pages") for key in keys
+        }
         progress.start()
     try:
         async with aclosing(stream):
@@ -222,27 +254,48 @@ def print_audit(report: AuditReport, out: Output) -> None:
     if out.fmt == "json":
         out.json(report.as_dict())
         return
-    out.table(f"{report.total} jobs in {len(report.projects)} projects", ["status", "jobs"],
-              list(report.by_status.items()))
+    out.table(
+        f"{report.total} jobs in {len(report.projects)} projects",
+        ["status", "jobs"],
+        list(report.by_status.items()),
+    )
     out.line()
     out.table("failure reasons", ["reason", "jobs"], report.failure_reasons)
     out.line()
-    out.table("jobs that fail most", ["project", "job", "failures", "last failure"],
-              [[r["project"], r["name"], r["failures"], r["last_failure"]]
-               for r in report.most_failing])
+    out.table(
+        "jobs that fail most",
+        ["project", "job", "failures", "last failure"],
+        [[r["project"], r["name"], r["failures"], r["last_failure"]] for r in report.most_failing],
+    )
     out.line()
-    out.table("flaky (failed, then passed on retry in the same pipeline)",
-              ["project", "pipeline", "job", "failed attempts", "passing job"],
-              [[r["project"], r["pipeline"], r["name"], r["failed_attempts"], r["passed_job"]]
-               for r in report.flaky])
+    out.table(
+        "flaky (failed, then passed on retry in the same pipeline)",
+        ["project", "pipeline", "job", "failed attempts", "passing job"],
+        [
+            [r["project"], r["pipeline"], r["name"], r["failed_attempts"], r["passed_job"]]
+            for r in report.flaky
+        ],
+    )
     out.line()
 
     def secs(v: float | None) -> str:
         return "" if v is None else f"{v:.0f}s"
 
-    out.table("time by stage", ["stage", "jobs", "duration p50", "p95", "queued p50", "p95"],
-              [[r["stage"], r["jobs"], secs(r["duration_p50"]), secs(r["duration_p95"]),
-                secs(r["queued_p50"]), secs(r["queued_p95"])] for r in report.stages])
+    out.table(
+        "time by stage",
+        ["stage", "jobs", "duration p50", "p95", "queued p50", "p95"],
+        [
+            [
+                r["stage"],
+                r["jobs"],
+                secs(r["duration_p50"]),
+                secs(r["duration_p95"]),
+                secs(r["queued_p50"]),
+                secs(r["queued_p95"]),
+            ]
+            for r in report.stages
+        ],
+    )
 
 
 async def cmd_audit(args: argparse.Namespace, out: Output) -> int:
@@ -250,8 +303,7 @@ async def cmd_audit(args: argparse.Namespace, out: Output) -> int:
     async with client(args) as gl:
         projects = list(args.projects)
         for group in args.group:
-            projects += [p async for p in gl.group_projects(_project(group))
-                         if p not in projects]
+            projects += [p async for p in gl.group_projects(_project(group)) if p not in projects]
         if not projects:
             raise ConfigError("audit needs PROJECT arguments or --group")
         report = await run_audit(gl, projects, out, scope=args.scope or None, since=since)
@@ -262,17 +314,22 @@ async def cmd_audit(args: argparse.Namespace, out: Output) -> int:
 async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     async with FakeGitLab() as fake:
         demo = seed_demo(fake)
-        out.line(f"A fake GitLab is running at {fake.url} with {len(fake.jobs)} jobs in "
-                 f"{len(demo.projects)} projects. Auditing them:")
+        out.line(
+            f"A fake GitLab is running at {fake.url} with {len(fake.jobs)} jobs in "
+            f"{len(demo.projects)} projects. Auditing them:"
+        )
         out.line()
         async with GitLab(fake.url, private_token=demo.token) as gl:
             report = await run_audit(gl, demo.projects, out, scope=None, since=None)
             print_audit(report, out)
             out.line()
-            out.line(f"Following the running job {demo.running.id} "
-                     f"({demo.running.name}) of {demo.running_project}:")
-            chunks = gl.project_jobs.follow(demo.running_project, demo.running.id,
-                                            poll=0.05, max_poll=0.2)
+            out.line(
+                f"Following the running job {demo.running.id} "
+                f"({demo.running.name}) of {demo.running_project}:"
+            )
+            chunks = gl.project_jobs.follow(
+                demo.running_project, demo.running.id, poll=0.05, max_poll=0.2
+            )
             found = await _write_log(chunks, out, raw=False, sections=True)
         _print_sections(found, out)
         done = fake.jobs[demo.running.id]

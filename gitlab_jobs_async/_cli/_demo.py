@@ -53,31 +53,49 @@ def seed_demo(fake: FakeGitLab, *, pipelines: int = 40) -> Demo:
         fake.add_member(project, user, "maintainer")
         flakiness = 0.05 + 0.07 * index
         for number in range(pipelines):
-            pipeline = fake.add_pipeline(project, ref="main", user=user,
-                                         status="success", source=rng.choice(("push", "web")))
+            pipeline = fake.add_pipeline(
+                project, ref="main", user=user, status="success", source=rng.choice(("push", "web"))
+            )
             last = number == pipelines - 1
             for stage, names in STAGES:
                 for name in names:
                     if stage == "deploy":
-                        fake.add_job(pipeline, name=name, stage=stage, status="manual",
-                                     when="manual", user=user)
+                        fake.add_job(
+                            pipeline,
+                            name=name,
+                            stage=stage,
+                            status="manual",
+                            when="manual",
+                            user=user,
+                        )
                         continue
                     if last and index == 0 and name == "e2e":
                         head = b"\n".join(_log(name, True).split(b"\n")[:6]) + b"\n"
-                        running = fake.add_job(pipeline, name=name, stage=stage,
-                                               status="running", user=user, log=head)
+                        running = fake.add_job(
+                            pipeline, name=name, stage=stage, status="running", user=user, log=head
+                        )
                         continue
                     failed = rng.random() < flakiness
-                    fake.add_job(pipeline, name=name, stage=stage,
-                                 status="failed" if failed else "success",
-                                 failure_reason=rng.choice(REASONS) if failed else None,
-                                 user=user, log=_log(name, not failed),
-                                 artifacts=("junit",) if stage == "test" else ())
+                    fake.add_job(
+                        pipeline,
+                        name=name,
+                        stage=stage,
+                        status="failed" if failed else "success",
+                        failure_reason=rng.choice(REASONS) if failed else None,
+                        user=user,
+                        log=_log(name, not failed),
+                        artifacts=("junit",) if stage == "test" else (),
+                    )
                     if failed and rng.random() < 0.6:  # retried: flaky when it then passes
                         passed = rng.random() < 0.8
-                        fake.add_job(pipeline, name=name, stage=stage,
-                                     status="success" if passed else "failed",
-                                     user=user, log=_log(name, passed))
+                        fake.add_job(
+                            pipeline,
+                            name=name,
+                            stage=stage,
+                            status="success" if passed else "failed",
+                            user=user,
+                            log=_log(name, passed),
+                        )
     assert running is not None
     steps = [(f"e2e spec {n}/10 passed\n".encode(), None) for n in range(1, 11)]
     end = b"\x1b[32;1mJob succeeded\x1b[0;m\nsection_end:1764000064:step_script\r\x1b[0K\n"

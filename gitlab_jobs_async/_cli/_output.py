@@ -67,8 +67,12 @@ class Output:
         widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
         if title:
             print(title, file=self.stream)
-        print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
-              file=self.stream)
+        print(
+            "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
+            file=self.stream,
+        )
         for row in cells:
-            print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip(),
-                  file=self.stream)
+            print(
+                "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip(),
+                file=self.stream,
+            )

@@ -109,5 +109,3 @@ def structure(response: Response, data: Any, cls: type[T]) -> T:
             method=response.method,
             url=response.url,
         ) from exc
-
-

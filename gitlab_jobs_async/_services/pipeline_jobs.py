@@ -71,9 +71,10 @@ class PipelineJobs(Service):
         options = self._options(per_page=per_page, concurrency=concurrency)
         params = [*_retried(include_retried), *scope_params(scope)]
         sources = [
-            ((project, pipeline_id), partial(
-                self._iter, self._path(project, pipeline_id), Job, options, params=params
-            ))
+            (
+                (project, pipeline_id),
+                partial(self._iter, self._path(project, pipeline_id), Job, options, params=params),
+            )
             for project, pipeline_id in pipelines
         ]
         return merge(sources)

@@ -23,7 +23,6 @@ from ._base import Scope, structure
 __all__ = ["ProjectJobs"]
 
 
-
 class ProjectJobs(ArtifactMethods):
     """The jobs of one project: ``/projects/:id/jobs`` (reached as ``gl.project_jobs``).
 
@@ -99,8 +98,7 @@ class ProjectJobs(ArtifactMethods):
         )
         scopes = scope_params(scope)  # checked once, now
         sources = [
-            (key, partial(self._iter, self._path(key), Job, options, params=scopes))
-            for key in keys
+            (key, partial(self._iter, self._path(key), Job, options, params=scopes)) for key in keys
         ]
         return merge(sources)
 
@@ -147,8 +145,11 @@ class ProjectJobs(ArtifactMethods):
             return self._transport.stream("GET", path, headers=headers)
 
         return follow_log(
-            lambda: self._get(job_path, Job), open_log,
-            poll=poll, max_poll=max_poll, chunk_size=chunk_size,
+            lambda: self._get(job_path, Job),
+            open_log,
+            poll=poll,
+            max_poll=max_poll,
+            chunk_size=chunk_size,
         )
 
     async def save_trace(
