@@ -45,16 +45,27 @@ from ._models import (
     User,
 )
 
-__all__ = ["converter", "make_converter", "structure", "structure_error_text"]
+__all__ = [
+    "converter",
+    "make_converter",
+    "parse_timestamp",
+    "structure",
+    "structure_error_text",
+]
 
 T = TypeVar("T")
+
+
+def parse_timestamp(value: str) -> datetime:
+    """GitLab's ISO-8601 timestamp as an aware ``datetime`` (naive means UTC); ``ValueError``."""
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _structure_datetime(value: Any, _: type) -> datetime:
     if not isinstance(value, str):
         raise TypeError(f"expected an ISO-8601 timestamp string, got {type(value).__name__}")
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return parse_timestamp(value)
 
 
 def _str(value: Any, _: Any) -> str:

@@ -17,25 +17,19 @@ part plus that overlap. The loop:
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
 import aiohttp
 
 from ._errors import LogRewritten
-from ._models import Job, JobStatus
+from ._models import FINISHED_STATUSES, WAITING_STATUSES, Job
+from ._protocol import content_range_start
 from ._transport import body_chunks
 
-__all__ = ["TERMINAL", "WAITING", "follow_log"]
+__all__ = ["follow_log"]
 
-WAITING = frozenset({
-    JobStatus.CREATED, JobStatus.PENDING, JobStatus.MANUAL, JobStatus.SCHEDULED,
-    JobStatus.WAITING_FOR_RESOURCE, JobStatus.WAITING_FOR_CALLBACK, JobStatus.PREPARING,
-})  # fmt: skip
-TERMINAL = frozenset({JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.SKIPPED})
 OVERLAP = 4096
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-")
 
 OpenLog = Callable[[dict[str, str]], AbstractAsyncContextManager[aiohttp.ClientResponse]]
 
@@ -54,7 +48,7 @@ async def follow_log(
     pause = poll
     while True:
         status = (await get_job()).status
-        if status in WAITING:
+        if status in WAITING_STATUSES:
             await asyncio.sleep(pause)
             pause = min(pause * 2, max_poll)
             continue
@@ -64,7 +58,7 @@ async def follow_log(
             tail = (tail + chunk)[-OVERLAP:]
             grew = True
             yield chunk
-        if status in TERMINAL:
+        if status in FINISHED_STATUSES:
             return
         pause = poll if grew else min(pause * 2, max_poll)
         await asyncio.sleep(pause)
@@ -78,8 +72,7 @@ async def _new_bytes(
     async with open_log(headers) as response:
         position = 0
         if response.status == 206:
-            match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
-            position = int(match.group(1)) if match else 0
+            position = content_range_start(response.headers) or 0
         seen = bytearray()  # the bytes in [start, offset) as they come now
         verified = False
         async for chunk in body_chunks(response, chunk_size):

@@ -59,10 +59,19 @@ class JobStatus(StrEnum):
     @property
     def is_finished(self) -> bool:
         """True for the completed statuses: success, failed, canceled, skipped."""
-        return self in _COMPLETED
+        return self in FINISHED_STATUSES
 
 
-_COMPLETED = frozenset({JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.SKIPPED})
+FINISHED_STATUSES = frozenset({
+    JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.SKIPPED,
+})  # fmt: skip
+"""Statuses a job never leaves by itself (``Ci::HasStatus::COMPLETED_STATUSES``)."""
+
+WAITING_STATUSES = frozenset({
+    JobStatus.CREATED, JobStatus.PENDING, JobStatus.MANUAL, JobStatus.SCHEDULED,
+    JobStatus.WAITING_FOR_RESOURCE, JobStatus.WAITING_FOR_CALLBACK, JobStatus.PREPARING,
+})  # fmt: skip
+"""Statuses of a job that has not started running: it has no log yet."""
 
 
 @attrs.frozen(kw_only=True)

@@ -41,8 +41,9 @@ from typing import Any, Literal
 
 import attrs
 
+from ._converter import parse_timestamp
 from ._errors import MethodNotAllowed, ResponseError
-from ._protocol import next_cursor, next_page
+from ._protocol import next_cursor, next_page, total_pages
 from ._transport import Params, Response, Transport
 
 __all__ = ["ListOptions", "Pagination", "iter_items", "keyset_cursor"]
@@ -110,7 +111,7 @@ async def _offset(
     try:
         page = 1
         response = await fetch(page)
-        last_page = _total_pages(response)
+        last_page = total_pages(response.headers)
         window = 2
         while True:
             items = _items(response)
@@ -235,11 +236,6 @@ def _following(response: Response, page: int, per_page: int, count: int) -> int 
     return following
 
 
-def _total_pages(response: Response) -> int | None:
-    value = response.headers.get("X-Total-Pages", "").strip()
-    return int(value) if (value.isascii() and value.isdigit()) else None
-
-
 def _has_page_headers(response: Response) -> bool:
     return "X-Next-Page" in response.headers or "Link" in response.headers
 
@@ -262,7 +258,7 @@ def _items(response: Response) -> list[Item]:
 def _created_before(response: Response, item: Item, moment: datetime) -> bool:
     value = item.get("created_at")
     try:
-        created = datetime.fromisoformat(value) if isinstance(value, str) else None
+        created = parse_timestamp(value) if isinstance(value, str) else None
     except ValueError:
         created = None
     if created is None:

@@ -32,18 +32,54 @@ from ._models import JobStatus
 __all__ = [
     "check_id",
     "check_per_page",
+    "content_range_start",
     "encode_project",
     "error_for",
     "error_message",
+    "header_int",
     "next_cursor",
     "next_page",
+    "parse_int",
     "parse_link",
     "parse_retry_after",
     "redact_url",
     "scope_params",
+    "total_pages",
 ]
 
 _STATUS_VALUES = frozenset(s.value for s in JobStatus)
+_MAX_DIGITS = 18  # beyond any real count, byte offset or Unix time; int() of more is slow
+
+
+def parse_int(text: str) -> int | None:
+    """The non-negative integer ``text`` spells in ASCII digits (at most 18), else ``None``.
+
+    Header values come from the network: ``"²"``, ``"+1"``, ``" 1_000"`` or 4,000 digits are
+    not numbers here, and nothing in this function can raise.
+    """
+    text = text.strip()
+    if 0 < len(text) <= _MAX_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+def header_int(headers: Mapping[str, str], name: str) -> int | None:
+    """The integer value of header ``name``, or ``None`` when it is missing or not a number."""
+    return parse_int(headers.get(name) or "")
+
+
+def total_pages(headers: Mapping[str, str]) -> int | None:
+    """``X-Total-Pages``: GitLab sends it only while the list has at most 10,000 rows."""
+    return header_int(headers, "X-Total-Pages")
+
+
+_CONTENT_RANGE = re.compile(r"bytes (\d{1,18})-")
+
+
+def content_range_start(headers: Mapping[str, str]) -> int | None:
+    """The first byte position of a ``206`` answer's ``Content-Range: bytes <start>-...``."""
+    match = _CONTENT_RANGE.match(headers.get("Content-Range") or "")
+    return int(match.group(1)) if match else None
 
 
 def check_id(name: str, value: object) -> int:
@@ -212,8 +248,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None
             if when.tzinfo is None:
                 when = when.replace(tzinfo=UTC)
             return max(0.0, (when - now).total_seconds())
-    reset = (headers.get("RateLimit-Reset") or "").strip()
-    if reset.isascii() and reset.isdigit():
+    reset = header_int(headers, "RateLimit-Reset")
+    if reset is not None:
         return max(0.0, float(reset) - now.timestamp())
     return None
 
@@ -246,14 +282,15 @@ def next_page(headers: Mapping[str, str]) -> int | None:
         value = headers["X-Next-Page"].strip()
         if not value:
             return None
-        if not (value.isascii() and value.isdigit()):
+        number = parse_int(value)
+        if number is None:
             raise ValueError(f"X-Next-Page is not a page number: {value[:40]!r}")
-        return int(value)
+        return number
     link = parse_link(headers.get("Link")).get("next")
     if link is not None:
-        page = link.query.get("page", "")
-        if page.isascii() and page.isdigit():
-            return int(page)
+        number = parse_int(link.query.get("page", ""))
+        if number is not None:
+            return number
     return None
 
 

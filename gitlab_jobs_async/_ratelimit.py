@@ -16,14 +16,11 @@ from datetime import UTC, datetime
 
 import attrs
 
+from ._protocol import header_int as _int
+
 __all__ = ["Pacer", "RateLimit"]
 
 log = logging.getLogger("gitlab_jobs_async")
-
-
-def _int(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name, "").strip()
-    return int(value) if (value.isascii() and value.isdigit()) else None
 
 
 @attrs.frozen(kw_only=True)
