@@ -186,3 +186,20 @@ async def test_retries_log_warnings(world, caplog):
         await gl.project_jobs.get(PROJECT, world.jobs["build"].id)
     (record,) = caplog.records
     assert record.levelno == logging.WARNING and "retrying GET" in record.getMessage()
+
+
+async def test_429_given_up_pauses_nobody(world):
+    """A 429 whose wait exceeds the time budget raises at once and holds no other request."""
+    world.fake.add_fault(
+        lambda r: r.path.endswith(f"/jobs/{world.jobs['build'].id}"),
+        status=429,
+        body="Retry later",
+        headers={"Retry-After": "30"},
+    )
+    policy = RetryPolicy(timeout=1.0)  # 30 s is within max_retry_after, beyond the budget
+    async with GitLab(world.fake.url, private_token=world.token, retry=policy) as gl:
+        with pytest.raises(RateLimited):
+            await gl.project_jobs.get(PROJECT, world.jobs["build"].id)
+        async with asyncio.timeout(5):  # a pause would hold this request for 30 s
+            job = await gl.project_jobs.get(PROJECT, world.jobs["lint"].id)
+    assert job.name == "lint"
