@@ -49,12 +49,24 @@ class GitLabError(Exception):
 
 
 class TransportError(GitLabError):
-    """The request got no usable HTTP answer (connection failure, reset, TLS, DNS)."""
+    """The request got no usable HTTP answer (connection failure, reset, TLS, DNS).
 
-    def __init__(self, message: str, *, method: str, url: str) -> None:
-        super().__init__(f"{message} ({method} {url})")
+    Attributes:
+        reason: what failed, in a few words, e.g. ``request failed: ServerDisconnectedError``
+            or ``GitLab did not answer in time``.
+        method: the HTTP method of the request.
+        url: the request URL, without credentials.
+    """
+
+    def __init__(self, reason: str, *, method: str, url: str) -> None:
+        super().__init__(f"{self._text(reason)} ({method} {url})")
+        self.reason = reason
         self.method = method
         self.url = url
+
+    @staticmethod
+    def _text(reason: str) -> str:
+        return reason
 
 
 class RequestTimeout(TransportError):
@@ -65,8 +77,16 @@ class OutcomeUnknown(TransportError):
     """An action (retry, play, erase) failed after it may have reached GitLab.
 
     It was not sent again, since that could start a job twice. Read the job's state to learn
-    what happened. The original timeout or connection error is the ``__cause__``.
+    what happened. :attr:`reason` says what failed; the :class:`TransportError` of that
+    failure is the ``__cause__``.
     """
+
+    @staticmethod
+    def _text(reason: str) -> str:
+        return (
+            f"{reason}; the request may have reached GitLab, so it was not sent again: "
+            "check the job's state"
+        )
 
 
 class APIError(GitLabError):

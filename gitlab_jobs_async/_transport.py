@@ -2,7 +2,9 @@
 
 Strictly private: services call :class:`Transport`; users never see it. JSON requests and
 streams share one attempt loop (:meth:`Transport._attempts`): the pace, the client's budget,
-one attempt, then :func:`~._retry.decide` on a failure.
+one attempt, then :func:`~._retry.decide` on a failure. Redirects are followed by one loop
+(:meth:`Transport._send`) on the rules of :func:`~._redirects.next_hop`; aiohttp's failures
+become typed errors in one place, :func:`~._failures.transport_error`.
 """
 
 from __future__ import annotations
@@ -23,16 +25,11 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from ._config import RetryPolicy
-from ._errors import (
-    APIError,
-    OutcomeUnknown,
-    RateLimited,
-    RequestTimeout,
-    ResponseError,
-    TransportError,
-)
+from ._errors import APIError, OutcomeUnknown, RateLimited, ResponseError, TransportError
+from ._failures import transport_error
 from ._protocol import error_for, redact_url
 from ._ratelimit import Pacer
+from ._redirects import MAX_REDIRECTS, next_hop
 from ._retry import Outcome, decide
 
 __all__ = ["Params", "Response", "Transport", "body_chunks"]
@@ -48,8 +45,6 @@ Params = Sequence[tuple[str, str]]
 T = TypeVar("T")
 
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
-_MAX_REDIRECTS = 5
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @attrs.frozen
@@ -191,15 +186,10 @@ class Transport:
         async with opened.resources:
             try:
                 yield opened.response
-            except TimeoutError as exc:
-                raise RequestTimeout(
-                    "GitLab stopped sending", method=method, url=opened.shown
-                ) from exc
-            except aiohttp.ClientError as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 # Bytes were delivered already: not retried, so nothing is repeated.
-                raise TransportError(
-                    f"the answer broke off: {type(exc).__name__}", method=method, url=opened.shown
-                ) from exc
+                error, _ = transport_error(exc, method=method, url=opened.shown, answered=True)
+                raise error from exc
 
     def _full_url(self, path: str, params: Params) -> URL:
         url = self.url(path)
@@ -232,13 +222,8 @@ class Transport:
                 jitter=random.random(),
             )
             if not decision.retry:
-                if decision.outcome_unknown:
-                    raise OutcomeUnknown(
-                        f"{error.args[0].split(' (')[0]}; the request may have reached "
-                        "GitLab, so it was not sent again: check the job's state",
-                        method=method,
-                        url=error.url,
-                    ) from error
+                if decision.outcome_unknown and isinstance(error, TransportError):
+                    raise OutcomeUnknown(error.reason, method=method, url=error.url) from error
                 raise error
             if decision.pause_all:
                 # Every task of the client waits too, rather than each hitting the wall.
@@ -329,13 +314,13 @@ class Transport:
     ) -> tuple[aiohttp.ClientResponse, URL]:
         """Send one attempt, following redirects; the final response, its body unread.
 
-        GET and HEAD follow redirects. One on the configured origin keeps the credentials
-        (GitLab redirects GETs of a renamed project's old path); one elsewhere is followed
-        without them when ``cross_origin`` (object storage), else it is the answer.
+        Which redirect is followed, and whether it keeps the credentials, is
+        :func:`~._redirects.next_hop`'s answer; ``cross_origin`` (streams only) lets a hop
+        leave the configured origin, without credentials.
         """
         extra = extra or {}
-        headers = {**self._headers, **extra}
-        for _ in range(_MAX_REDIRECTS + 1):
+        headers, credentials = {**self._headers, **extra}, True
+        for _ in range(MAX_REDIRECTS + 1):
             resp = await self.session.request(
                 method,
                 url,
@@ -346,16 +331,26 @@ class Transport:
                 ssl=self._ssl,
             )
             self.pacer.observe(resp.headers)
-            location = resp.headers.get("Location")
-            if resp.status not in _REDIRECTS or method not in _IDEMPOTENT or not location:
+            try:
+                hop = next_hop(
+                    method=method,
+                    status=resp.status,
+                    location=resp.headers.get("Location"),
+                    url=resp.url,
+                    origin=self._origin,
+                    credentials=credentials,
+                    cross_origin=cross_origin,
+                )
+            except BaseException:
+                resp.release()
+                raise
+            if hop is None:
                 return resp, url
-            target = resp.url.join(URL(location, encoded=True))
-            if target.origin() != self._origin:
-                if not cross_origin:
-                    return resp, url
-                headers = {**self._public, **extra}  # never a token to another host
             resp.release()
-            url = target
+            url = hop.url
+            if credentials and not hop.credentials:
+                credentials = False
+                headers = {**self._public, **extra}  # never a token to another host
         raise TransportError("too many redirects", method=method, url=redact_url(url))
 
     async def _read(self, resp: aiohttp.ClientResponse, method: str, shown: str) -> bytes:
@@ -371,17 +366,8 @@ class Transport:
 
     @staticmethod
     def _failure(exc: BaseException, method: str, shown: str) -> _Failure:
-        error: TransportError
-        if isinstance(exc, TimeoutError):
-            error = RequestTimeout("GitLab did not answer in time", method=method, url=shown)
-        else:
-            error = TransportError(
-                f"request failed: {type(exc).__name__}", method=method, url=shown
-            )
-        error.__cause__ = exc
-        # Only a request that never left may be sent again when it is not repeatable.
-        never_sent = isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
-        return _Failure(error, Outcome(sent=not never_sent))
+        error, sent = transport_error(exc, method=method, url=shown)
+        return _Failure(error, Outcome(sent=sent))
 
 
 def _failed(error: APIError) -> _Failure:

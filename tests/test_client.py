@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import aiohttp
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from gitlab_jobs_async import (
     APIError,
@@ -21,6 +22,7 @@ from gitlab_jobs_async import (
     ServerError,
     TransportError,
 )
+from gitlab_jobs_async._redirects import Hop, next_hop
 
 from ._support import FAST
 
@@ -241,7 +243,8 @@ async def test_connection_refused_is_transport_error():
         with pytest.raises(TransportError) as info:
             await gl.project_jobs.get(1, 1)
     assert "/api/v4/projects/1/jobs/1" in str(info.value)
-    assert isinstance(info.value.__cause__, aiohttp.ClientError)
+    assert info.value.reason.startswith("request failed: ClientConnectorError")
+    assert str(info.value).startswith(info.value.reason)
 
 
 async def test_timeout_is_request_timeout():
@@ -254,8 +257,9 @@ async def test_timeout_is_request_timeout():
     async with serve(slow) as (url, _):
         timeout = aiohttp.ClientTimeout(total=5, sock_read=0.2)
         async with GitLab(url, timeout=timeout, retry=RetryPolicy(attempts=1)) as gl:
-            with pytest.raises(RequestTimeout):
+            with pytest.raises(RequestTimeout) as info:
                 await gl.project_jobs.get(1, 1)
+    assert info.value.reason == "GitLab did not answer in time"
 
 
 @pytest.mark.parametrize(
@@ -324,3 +328,86 @@ async def test_same_origin_redirect_is_followed():
         "/api/v4/projects/old%2Fpath/jobs/1",
         "/api/v4/projects/5/jobs/1",
     ]
+
+
+ORIGIN = URL("https://gitlab.example")
+HERE = URL("https://gitlab.example/api/v4/projects/old%2Fpath/jobs/1")
+STORAGE = "https://storage.example/bucket/artifacts.zip?X-Amz-Signature=s"
+
+# case: (method, status, Location, credentials so far, cross_origin allowed, expected hop)
+HOPS: dict[str, tuple[str, int, str | None, bool, bool, Hop | None]] = {
+    "same-origin 301 keeps credentials": (
+        "GET",
+        301,
+        "/api/v4/projects/5/jobs/1",
+        True,
+        False,
+        Hop(URL("https://gitlab.example/api/v4/projects/5/jobs/1"), credentials=True),
+    ),
+    "absolute same-origin 308": (
+        "GET",
+        308,
+        "https://gitlab.example/api/v4/x",
+        True,
+        False,
+        Hop(URL("https://gitlab.example/api/v4/x"), credentials=True),
+    ),
+    "HEAD follows too": (
+        "HEAD",
+        302,
+        "/api/v4/x",
+        True,
+        False,
+        Hop(URL("https://gitlab.example/api/v4/x"), credentials=True),
+    ),
+    "POST never follows": ("POST", 302, "/api/v4/x", True, True, None),
+    "not a redirect": ("GET", 200, "/api/v4/x", True, True, None),
+    "304 is not a redirect": ("GET", 304, "/api/v4/x", True, True, None),
+    "no Location": ("GET", 302, None, True, True, None),
+    "empty Location": ("GET", 302, "", True, True, None),
+    "other origin, JSON: the redirect is the answer": ("GET", 302, STORAGE, True, False, None),
+    "other origin, stream: followed without credentials": (
+        "GET",
+        302,
+        STORAGE,
+        True,
+        True,
+        Hop(URL(STORAGE, encoded=True), credentials=False),
+    ),
+    "another port is another origin": (
+        "GET",
+        302,
+        "https://gitlab.example:8443/x",
+        True,
+        False,
+        None,
+    ),
+    "http is another origin than https": ("GET", 302, "http://gitlab.example/x", True, False, None),
+    "back on the origin after leaving it: still no credentials": (
+        "GET",
+        302,
+        "https://gitlab.example/api/v4/x",
+        False,
+        True,
+        Hop(URL("https://gitlab.example/api/v4/x"), credentials=False),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "location", "credentials", "cross_origin", "expected"),
+    HOPS.values(),
+    ids=HOPS.keys(),
+)
+def test_next_hop(method, status, location, credentials, cross_origin, expected):
+    """Each redirect case is followed, or not, and carries credentials only on the origin."""
+    hop = next_hop(
+        method=method,
+        status=status,
+        location=location,
+        url=HERE,
+        origin=ORIGIN,
+        credentials=credentials,
+        cross_origin=cross_origin,
+    )
+    assert hop == expected

@@ -14,6 +14,7 @@ from gitlab_jobs_async import (
     GitLab,
     OutcomeUnknown,
     RateLimited,
+    RequestTimeout,
     ResponseError,
     RetryPolicy,
     ServerError,
@@ -115,7 +116,10 @@ async def test_action_timing_out_is_outcome_unknown_and_not_resent(world):
     async with GitLab(world.fake.url, private_token=world.token, timeout=timeout) as gl:
         with pytest.raises(OutcomeUnknown) as info:
             await gl.project_jobs.retry(PROJECT, world.jobs["rspec"].id)
-    assert "may have reached GitLab" in str(info.value)
+    err = info.value
+    assert err.reason == "GitLab did not answer in time"
+    assert str(err).startswith("GitLab did not answer in time; the request may have reached GitLab")
+    assert isinstance(err.__cause__, RequestTimeout) and err.__cause__.reason == err.reason
     assert len([r for r in world.fake.requests if r.path.endswith("/retry")]) == 1
 
 
