@@ -33,7 +33,10 @@ class RetryPolicy:
         max_backoff: the cap of one back-off.
         max_retry_after: a ``Retry-After`` longer than this is not waited for: the
             :class:`~gitlab_jobs_async.RateLimited` error is raised at once instead.
-        timeout: the most seconds one request spends in back-off, all attempts together.
+        timeout: the most seconds one request spends waiting between its attempts, all
+            back-offs and ``Retry-After`` waits together; the attempts' own time does not
+            count (the client's ``timeout`` bounds each of them). A retry whose wait would
+            go beyond it is not made: the last error is raised instead.
     """
 
     attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
@@ -41,7 +44,6 @@ class RetryPolicy:
     max_backoff: float = attrs.field(default=10.0, validator=attrs.validators.ge(0))
     max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
     timeout: float = attrs.field(default=120.0, validator=attrs.validators.ge(0))
-    """The most time one request may spend waiting between its attempts."""
 
 
 @attrs.frozen

@@ -203,7 +203,7 @@ class Transport:
         attempt_once: Callable[[int], Awaitable[T | _Failure]],
     ) -> T:
         """Make attempts until one succeeds or :func:`~._retry.decide` says to stop."""
-        started = time.monotonic()
+        waited = 0.0  # in back-off only: RetryPolicy.timeout bounds this, not the requests
         attempt = 0
         while True:
             attempt += 1
@@ -218,7 +218,7 @@ class Transport:
                 repeatable=repeatable,
                 outcome=result.outcome,
                 attempt=attempt,
-                waited=time.monotonic() - started,
+                waited=waited,
                 jitter=random.random(),
             )
             if not decision.retry:
@@ -238,6 +238,7 @@ class Transport:
                 self._retry.attempts,
             )
             await self._sleep(decision.delay)
+            waited += decision.delay
 
     async def _json_attempt(
         self, method: str, url: URL, json_body: Any, attempt: int

@@ -207,3 +207,12 @@ async def test_429_given_up_pauses_nobody(world):
         async with asyncio.timeout(5):  # a pause would hold this request for 30 s
             job = await gl.project_jobs.get(PROJECT, world.jobs["lint"].id)
     assert job.name == "lint"
+
+
+async def test_retry_time_budget_counts_waiting_only(world):
+    """Slow attempts do not use up the budget: only the waits between them count."""
+    world.fake.add_fault(lambda r: True, status=503, body="down", delay=0.3, times=2)
+    policy = RetryPolicy(attempts=3, backoff=0, max_backoff=0, timeout=0.1)
+    async with GitLab(world.fake.url, private_token=world.token, retry=policy) as gl:
+        job = await gl.project_jobs.get(PROJECT, world.jobs["build"].id)
+    assert job.name == "build" and len(world.fake.requests) == 3
