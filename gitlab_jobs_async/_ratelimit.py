@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 import attrs
@@ -64,20 +64,23 @@ class Pacer:
         self._resume_at = 0.0
         self._next_slot = 0.0
         self.rate_limit: RateLimit | None = None
+        # Tests replace these with a virtual clock, so that no test waits for real.
+        self._clock: Callable[[], float] = time.monotonic
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def wait(self) -> None:
         """Wait for this request's turn."""
-        now = time.monotonic()
+        now = self._clock()
         start = max(now, self._resume_at, self._next_slot)
         if self._interval:
             self._next_slot = start + self._interval
         if start > now:
-            await asyncio.sleep(start - now)
+            await self._sleep(start - now)
 
     def pause(self, seconds: float, why: str) -> None:
         """Hold every request of the client for ``seconds`` (capped by the retry policy)."""
         seconds = min(seconds, self._max_pause)
-        resume = time.monotonic() + seconds
+        resume = self._clock() + seconds
         if resume > self._resume_at:
             self._resume_at = resume
             log.warning("pausing all requests for %.1fs: %s", seconds, why)
