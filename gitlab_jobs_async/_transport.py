@@ -10,64 +10,36 @@ become typed errors in one place, :func:`~._failures.transport_error`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from ssl import SSLContext
 from typing import Any, TypeVar
 
 import aiohttp
 import attrs
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from ._config import RetryPolicy
-from ._errors import APIError, OutcomeUnknown, RateLimited, ResponseError, TransportError
+from ._errors import APIError, OutcomeUnknown, RateLimited, TransportError
 from ._failures import transport_error
 from ._protocol import error_for, redact_url
 from ._ratelimit import Pacer
 from ._redirects import MAX_REDIRECTS, next_hop
+from ._response import Response, body_chunks, read_limited
 from ._retry import Outcome, decide
 
 __all__ = ["Params", "Response", "Transport", "body_chunks"]
 
 log = logging.getLogger("gitlab_jobs_async")
 
-try:  # the `speedups` extra: orjson parses GitLab's JSON about three times faster
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - exercised when the extra is not installed
-    _loads = json.loads  # type: ignore[assignment]
-
 Params = Sequence[tuple[str, str]]
 T = TypeVar("T")
 
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
-
-
-@attrs.frozen
-class Response:
-    """A fully read response. Strictly private."""
-
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
-    method: str
-    url: str
-
-    def json(self) -> Any:
-        """The body as JSON, or :class:`ResponseError` when it is not JSON."""
-        try:
-            return _loads(self.body)
-        except ValueError as exc:  # orjson.JSONDecodeError is a ValueError too
-            raise ResponseError(
-                f"body is not valid JSON ({self.headers.get('Content-Type', 'no content type')})",
-                status=self.status,
-                method=self.method,
-                url=self.url,
-            ) from exc
+_READ_BUFFER = 2**20  # as the client's own session: fewer pause/resume cycles on big bodies
 
 
 @attrs.frozen
@@ -171,9 +143,11 @@ class Transport:
 
         Retried as :meth:`request` is until a success status arrives, then never again, so
         no byte is handed over twice. Redirects are followed (GitLab sends artifact
-        downloads to object storage with a 302), but credentials go only to the configured
-        origin: once a redirect leaves it, the request carries no token. The client's budget
-        is held until the response headers arrive, not while the caller reads the body.
+        downloads to object storage with a 302), but a hop that leaves the configured origin
+        goes through a session of the transport's own, with none of the client's session's
+        headers, auth or cookies: no credential leaves the origin, whoever put it on the
+        session. The client's budget is held until the response headers arrive, not while
+        the caller reads the body.
         """
         url = self._full_url(path, params)
         extra = dict(headers or {})
@@ -251,7 +225,7 @@ class Transport:
             )
             shown = redact_url(final)
             try:
-                body = await self._read(resp, method, shown)
+                body = await read_limited(resp, self._max_body, method=method, url=shown)
             finally:
                 resp.release()
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -276,15 +250,37 @@ class Transport:
         self, method: str, url: URL, extra: dict[str, str], attempt: int
     ) -> _Opened | _Failure:
         shown = redact_url(url)
+        resources = AsyncExitStack()
         try:
             resp, final = await self._send(
-                method, url, extra=extra, timeouts=self._stream_timeout, cross_origin=True
+                method,
+                url,
+                extra=extra,
+                timeouts=self._stream_timeout,
+                cross_origin=True,
+                resources=resources,
             )
             shown = redact_url(final)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            return self._failure(exc, method, shown)
+            failure = self._failure(exc, method, shown)
         except TransportError as exc:  # too many redirects
-            return _Failure(exc, Outcome())
+            failure = _Failure(exc, Outcome())
+        except BaseException:
+            await resources.aclose()
+            raise
+        else:
+            return await self._opened(method, resp, shown, attempt, resources)
+        await resources.aclose()
+        return failure
+
+    async def _opened(
+        self,
+        method: str,
+        resp: aiohttp.ClientResponse,
+        shown: str,
+        attempt: int,
+        resources: AsyncExitStack,
+    ) -> _Opened | _Failure:
         log.debug(
             "%s %s -> %d (streamed, attempt %d) [%s]",
             method,
@@ -293,7 +289,6 @@ class Transport:
             attempt,
             self._secret_names,
         )
-        resources = AsyncExitStack()
         resources.callback(resp.release)
         if 200 <= resp.status < 300:
             return _Opened(resp, shown, resources)
@@ -312,17 +307,19 @@ class Transport:
         cross_origin: bool,
         json_body: Any = None,
         extra: Mapping[str, str] | None = None,
+        resources: AsyncExitStack | None = None,
     ) -> tuple[aiohttp.ClientResponse, URL]:
         """Send one attempt, following redirects; the final response, its body unread.
 
         Which redirect is followed, and whether it keeps the credentials, is
         :func:`~._redirects.next_hop`'s answer; ``cross_origin`` (streams only) lets a hop
-        leave the configured origin, without credentials.
+        leave the configured origin, without credentials, through a session of its own
+        that ``resources`` closes.
         """
         extra = extra or {}
-        headers, credentials = {**self._headers, **extra}, True
+        session, headers, credentials = self.session, {**self._headers, **extra}, True
         for _ in range(MAX_REDIRECTS + 1):
-            resp = await self.session.request(
+            resp = await session.request(
                 method,
                 url,
                 headers=headers,
@@ -331,7 +328,8 @@ class Transport:
                 allow_redirects=False,
                 ssl=self._ssl,
             )
-            self.pacer.observe(resp.headers)
+            if credentials:
+                self.pacer.observe(resp.headers)  # GitLab's view, not object storage's
             try:
                 hop = next_hop(
                     method=method,
@@ -350,20 +348,24 @@ class Transport:
             resp.release()
             url = hop.url
             if credentials and not hop.credentials:
+                assert resources is not None, "cross-origin hops need resources"
                 credentials = False
+                session = await resources.enter_async_context(self._plain_session())
                 headers = {**self._public, **extra}  # never a token to another host
         raise TransportError("too many redirects", method=method, url=redact_url(url))
 
-    async def _read(self, resp: aiohttp.ClientResponse, method: str, shown: str) -> bytes:
-        """The body, refusing one larger than the client's limit before it fills memory."""
-        if (resp.content_length or 0) > self._max_body:
-            raise _too_big(resp, method, shown, self._max_body)
-        body = bytearray()
-        async for chunk in resp.content.iter_any():
-            body += chunk
-            if len(body) > self._max_body:
-                raise _too_big(resp, method, shown, self._max_body)
-        return bytes(body)
+    def _plain_session(self) -> aiohttp.ClientSession:
+        """A session for hops off the origin: no default headers, auth, cookies or middleware.
+
+        The client's session may be borrowed, and aiohttp adds a session's default headers,
+        auth and cookies to every request it sends: so a hop that leaves the origin never
+        goes through it, whoever put credentials on it.
+        """
+        return aiohttp.ClientSession(
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=self.session.trust_env,  # the same proxies from the environment
+            read_bufsize=_READ_BUFFER,
+        )
 
     @staticmethod
     def _failure(exc: BaseException, method: str, shown: str) -> _Failure:
@@ -374,28 +376,3 @@ class Transport:
 def _failed(error: APIError) -> _Failure:
     retry_after = error.retry_after if isinstance(error, RateLimited) else None
     return _Failure(error, Outcome(status=error.status, retry_after=retry_after))
-
-
-def _too_big(resp: aiohttp.ClientResponse, method: str, shown: str, limit: int) -> ResponseError:
-    return ResponseError(
-        f"body larger than the client's max_body_size of {limit} bytes",
-        status=resp.status,
-        method=method,
-        url=shown,
-    )
-
-
-async def body_chunks(
-    response: aiohttp.ClientResponse, chunk_size: int
-) -> AsyncGenerator[bytes, None]:
-    """A response body as chunks of at most ``chunk_size`` bytes, as they arrive.
-
-    Reads whatever the connection has buffered (``iter_any``) and cuts it, which is markedly
-    faster than ``iter_chunked`` on large bodies (benchmarks/README.md).
-    """
-    async for data in response.content.iter_any():
-        if len(data) <= chunk_size:
-            yield data
-        else:
-            for start in range(0, len(data), chunk_size):
-                yield data[start : start + chunk_size]
