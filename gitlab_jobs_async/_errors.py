@@ -19,8 +19,10 @@ Every failure reaches the caller as a subclass of one root, :class:`GitLabError`
     └── LogRewritten            # a followed log shrank or changed behind us (erased, archived)
 
 Bad arguments raise the builtin ``ValueError``/``TypeError`` before any request is sent.
-The original aiohttp or cattrs exception, when there is one, is kept as ``__cause__``.
-No message or attribute ever carries a token: URLs are stripped of credentials first.
+A cattrs exception behind a :class:`ResponseError` is kept as ``__cause__``. aiohttp's are
+not kept (they hold the request's headers, tokens included): :attr:`TransportError.reason`
+names what failed instead. No message or attribute ever carries a token: URLs are stripped
+of credentials first.
 """
 
 from __future__ import annotations
@@ -52,8 +54,8 @@ class TransportError(GitLabError):
     """The request got no usable HTTP answer (connection failure, reset, TLS, DNS).
 
     Attributes:
-        reason: what failed, in a few words, e.g. ``request failed: ServerDisconnectedError``
-            or ``GitLab did not answer in time``.
+        reason: what failed, in a few words, e.g. ``request failed: ServerDisconnectedError
+            (Server disconnected)`` or ``GitLab did not answer in time``; never a token.
         method: the HTTP method of the request.
         url: the request URL, without credentials.
     """

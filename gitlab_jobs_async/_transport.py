@@ -24,7 +24,7 @@ from yarl import URL
 
 from ._config import RetryPolicy
 from ._errors import APIError, OutcomeUnknown, RateLimited, TransportError
-from ._failures import transport_error
+from ._failures import raise_clean, transport_error
 from ._protocol import error_for, redact_url
 from ._ratelimit import Pacer
 from ._redirects import MAX_REDIRECTS, next_hop
@@ -83,6 +83,8 @@ class Transport:
         self._origin = base_url.origin()
         self._public = dict(headers)
         self._headers = {**headers, **credentials}
+        # The tokens themselves ("Bearer <token>" is sent for OAuth), to scrub from texts.
+        self._secrets = tuple(value.split(" ")[-1] for value in credentials.values())
         self._timeout = timeout
         self._stream_timeout = attrs.evolve(timeout, total=None)
         self._retry = retry
@@ -161,9 +163,12 @@ class Transport:
             try:
                 yield opened.response
             except (TimeoutError, aiohttp.ClientError) as exc:
+                # Only when the caller read the response itself rather than by body_chunks.
                 # Bytes were delivered already: not retried, so nothing is repeated.
                 error, _ = transport_error(exc, method=method, url=opened.shown, answered=True)
-                raise error from exc
+            else:
+                return
+            raise_clean(error)
 
     def _full_url(self, path: str, params: Params) -> URL:
         url = self.url(path)
@@ -198,7 +203,7 @@ class Transport:
             if not decision.retry:
                 if decision.outcome_unknown and isinstance(error, TransportError):
                     raise OutcomeUnknown(error.reason, method=method, url=error.url) from error
-                raise error
+                raise_clean(error)
             if decision.pause_all:
                 # Every task of the client waits too, rather than each hitting the wall.
                 self.pacer.pause(decision.delay, "429 from GitLab")
@@ -367,9 +372,8 @@ class Transport:
             read_bufsize=_READ_BUFFER,
         )
 
-    @staticmethod
-    def _failure(exc: BaseException, method: str, shown: str) -> _Failure:
-        error, sent = transport_error(exc, method=method, url=shown)
+    def _failure(self, exc: BaseException, method: str, shown: str) -> _Failure:
+        error, sent = transport_error(exc, method=method, url=shown, secrets=self._secrets)
         return _Failure(error, Outcome(sent=sent))
 
 

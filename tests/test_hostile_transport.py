@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from collections.abc import Callable
@@ -12,8 +13,9 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from gitlab_jobs_async import GitLab
+from gitlab_jobs_async import GitLab, TransportError
 
+from ._hostile_http import raw_server
 from ._support import FAST, PROJECT, World
 
 SECRET = "s3cr3t-of-the-session"
@@ -80,3 +82,82 @@ async def test_borrowed_session_credentials_stay_on_the_origin(world, kind):
     sent = " ".join(f"{name}: {value}" for name, value in request.headers.items())
     assert secret not in sent and "Authorization" not in request.headers
     assert "Cookie" not in request.headers
+
+
+TOKEN = "glpat-never-in-an-exception"
+
+
+def texts(error: BaseException) -> list[str]:
+    """repr and str of an exception, its attributes, args and whole cause/context chain."""
+    seen: set[int] = set()
+    found: list[str] = []
+
+    def visit(value: object, depth: int = 0) -> None:
+        if id(value) in seen or depth > 20:
+            return
+        seen.add(id(value))
+        found.append(repr(value))
+        if isinstance(value, BaseException):
+            found.append(str(value))
+            for inner in (value.__cause__, value.__context__, *value.args):
+                if inner is not None:
+                    visit(inner, depth + 1)
+        attributes = getattr(value, "__dict__", None)
+        if isinstance(attributes, dict) and not isinstance(value, type):
+            for inner in attributes.values():
+                visit(inner, depth + 1)
+        if isinstance(value, tuple | list):
+            for inner in value:
+                visit(inner, depth + 1)
+
+    visit(error)
+    return found
+
+
+async def _oversized_header(head: bytes, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 9000 + b"\r\nContent-Length: 2\r\n\r\n{}")
+
+
+async def _bad_status_line(head: bytes, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 two hundred OK\r\nContent-Length: 2\r\n\r\n{}")
+
+
+async def _token_echoed_in_status_line(head: bytes, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 2" + TOKEN.encode() + b" OK\r\nContent-Length: 2\r\n\r\n{}")
+
+
+async def _bad_chunking(head: bytes, writer: asyncio.StreamWriter) -> None:
+    writer.write(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
+        b"zz\r\nlog\r\n0\r\n\r\n"
+    )
+
+
+BROKEN_ANSWERS = {
+    "header over 8 KiB": _oversized_header,
+    "bad status line": _bad_status_line,
+    "token echoed in the status line": _token_echoed_in_status_line,
+    "bad chunking": _bad_chunking,
+}
+
+
+async def _get(gl: GitLab) -> object:
+    return await gl.project_jobs.get(1, 1)
+
+
+async def _trace(gl: GitLab) -> object:
+    return b"".join([c async for c in gl.project_jobs.trace(1, 1)])
+
+
+@pytest.mark.parametrize("call", [_get, _trace], ids=["get", "trace"])
+@pytest.mark.parametrize("answer", BROKEN_ANSWERS.values(), ids=BROKEN_ANSWERS.keys())
+async def test_no_token_reachable_from_transport_errors(answer, call):
+    """A malformed answer is a TransportError from which no attribute or cause holds the token."""
+    async with raw_server(answer) as server:
+        async with GitLab(server.url, private_token=TOKEN, retry=FAST) as gl:
+            with pytest.raises(TransportError) as info:
+                await call(gl)
+    assert TOKEN.encode() in server.requests[0]  # it was sent, to the configured origin
+    leaks = [text for text in texts(info.value) if TOKEN in text]
+    assert leaks == []
+    assert info.value.reason and info.value.reason in str(info.value)
