@@ -15,7 +15,7 @@ Every failure reaches the caller as a subclass of one root, :class:`GitLabError`
     │   ├── Conflict            # 409
     │   ├── RateLimited         # 429 (.retry_after)
     │   └── ServerError         # 5xx
-    ├── ResponseError           # a 2xx body that is not what GitLab sends (bad JSON, wrong shape)
+    ├── ResponseError           # an answer GitLab would not send (bad JSON, shape, Location)
     └── LogRewritten            # a followed log shrank or changed behind us (erased, archived)
 
 Bad arguments raise the builtin ``ValueError``/``TypeError`` before any request is sent.
@@ -173,7 +173,9 @@ class ServerError(APIError):
 
 
 class ResponseError(GitLabError):
-    """GitLab answered with a success status, but the body is not what GitLab sends.
+    """GitLab answered, but not as GitLab does: a success body that is not JSON or not the
+    expected shape, a body over the client's size limit, or a redirect to a malformed or
+    non-HTTP ``Location``.
 
     Attributes:
         status: the HTTP status code of the response.

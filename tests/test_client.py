@@ -414,3 +414,31 @@ def test_next_hop(method, status, location, credentials, cross_origin, expected)
         cross_origin=cross_origin,
     )
     assert hop == expected
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://[::1",
+        "file:///etc/passwd",
+        "https://gitlab.example:99999/x",
+        "https://gitlab.example:0/x",
+        "javascript:alert(1)",
+        "ftp://gitlab.example/x",
+        "http://",
+    ],
+)
+@pytest.mark.parametrize("cross_origin", [False, True], ids=["json", "stream"])
+def test_next_hop_refuses_malformed_location(location, cross_origin):
+    """A Location that is not an http(s) URL with a host and valid port is a ResponseError."""
+    with pytest.raises(ResponseError, match="malformed or non-HTTP Location") as info:
+        next_hop(
+            method="GET",
+            status=302,
+            location=location,
+            url=HERE,
+            origin=ORIGIN,
+            credentials=True,
+            cross_origin=cross_origin,
+        )
+    assert info.value.status == 302 and info.value.url == str(HERE)

@@ -11,11 +11,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from yarl import URL
 
-from gitlab_jobs_async import GitLab, TransportError
+from gitlab_jobs_async import GitLab, ResponseError, TransportError
 
-from ._hostile_http import raw_server
+from ._hostile_http import raw_server, web_server
 from ._support import FAST, PROJECT, World
 
 SECRET = "s3cr3t-of-the-session"
@@ -161,3 +162,22 @@ async def test_no_token_reachable_from_transport_errors(answer, call):
     leaks = [text for text in texts(info.value) if TOKEN in text]
     assert leaks == []
     assert info.value.reason and info.value.reason in str(info.value)
+
+
+MALFORMED_LOCATIONS = ["http://[::1", "file:///etc/passwd", "http://127.0.0.1:99999/x"]
+
+
+@pytest.mark.parametrize("call", [_get, _trace], ids=["get", "trace"])
+@pytest.mark.parametrize("location", MALFORMED_LOCATIONS)
+async def test_malformed_location_is_a_response_error(location, call):
+    """A redirect to a malformed or non-HTTP Location is a ResponseError, followed nowhere."""
+
+    async def redirect(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": location})
+
+    async with web_server(redirect) as (url, seen):
+        async with GitLab(url, private_token=TOKEN, retry=FAST) as gl:
+            with pytest.raises(ResponseError, match="Location") as info:
+                await call(gl)
+    assert len(seen) == 1 and info.value.status == 302
+    assert location not in str(info.value)
