@@ -22,6 +22,11 @@ __all__ = ["Pacer", "RateLimit"]
 
 log = logging.getLogger("gitlab_jobs_async")
 
+_LAST_RESET = 32_503_680_000
+"""3000-01-01 in Unix seconds. A ``RateLimit-Reset`` beyond it is not Unix seconds (some
+gateways send milliseconds) and is ignored rather than scaled: a guess at the unit could
+pause the whole client for the wrong time."""
+
 
 @attrs.frozen(kw_only=True)
 class RateLimit:
@@ -33,13 +38,18 @@ class RateLimit:
     """Requests allowed per minute."""
     remaining: int | None
     reset: datetime | None
-    """When the window resets."""
+    """When the window resets (``None`` when absent or not Unix seconds)."""
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimit | None:
-        """The view in ``headers``, or ``None`` when they carry no ``RateLimit-*`` header."""
+        """The view in ``headers``, or ``None`` when they carry no ``RateLimit-*`` header.
+
+        Never raises: a value that is not a number GitLab would send reads as ``None``.
+        """
         limit, remaining = _int(headers, "RateLimit-Limit"), _int(headers, "RateLimit-Remaining")
         reset = _int(headers, "RateLimit-Reset")
+        if reset is not None and reset > _LAST_RESET:
+            reset = None
         if limit is None and remaining is None and reset is None:
             return None
         return cls(

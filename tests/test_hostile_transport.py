@@ -181,3 +181,53 @@ async def test_malformed_location_is_a_response_error(location, call):
                 await call(gl)
     assert len(seen) == 1 and info.value.status == 302
     assert location not in str(info.value)
+
+
+DIGITS = "9" * 4300
+JOB = {"id": 1, "status": "success", "name": "a"}
+
+# case: hostile headers on a 200 -> what gl.rate_limit reads as (limit, remaining, reset set?)
+HOSTILE_HEADERS: dict[str, tuple[dict[str, str], tuple[int | None, int | None, bool] | None]] = {
+    "RateLimit-Reset in milliseconds": (
+        {"RateLimit-Limit": "600", "RateLimit-Reset": "1732460000000"},
+        (600, None, False),
+    ),
+    "milliseconds with nothing remaining pauses nobody": (
+        {"RateLimit-Remaining": "0", "RateLimit-Reset": "1732460000000"},
+        (None, 0, False),
+    ),
+    "4300-digit RateLimit-Remaining": ({"RateLimit-Remaining": DIGITS}, None),
+    "4300-digit RateLimit-Reset": (
+        {"RateLimit-Limit": "5", "RateLimit-Reset": DIGITS},
+        (5, None, False),
+    ),
+    "negative and exotic numbers": (
+        {"RateLimit-Limit": "-1", "RateLimit-Remaining": "²", "RateLimit-Reset": "1e9"},
+        None,
+    ),
+    "Unix seconds still read": (
+        {"RateLimit-Limit": "600", "RateLimit-Remaining": "7", "RateLimit-Reset": "1732460000"},
+        (600, 7, True),
+    ),
+    "4300-digit X-Total-Pages and Retry-After on a success": (
+        {"X-Total-Pages": DIGITS, "Retry-After": DIGITS},
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize(("headers", "view"), HOSTILE_HEADERS.values(), ids=HOSTILE_HEADERS.keys())
+async def test_header_values_never_break_a_success(headers, view):
+    """A 200 with absurd rate-limit or paging headers is still a success, read as far as sane."""
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.json_response(JOB, headers=headers)
+
+    async with web_server(answer) as (url, seen), GitLab(url, retry=FAST) as gl:
+        async with asyncio.timeout(5):  # a pause until a reset in year 57971 would hang here
+            job = await gl.project_jobs.get(1, 1)
+            again = await gl.project_jobs.get(1, 1)
+        limit = gl.rate_limit
+    assert job.id == again.id == 1 and len(seen) == 2
+    got = None if limit is None else (limit.limit, limit.remaining, limit.reset is not None)
+    assert got == view
