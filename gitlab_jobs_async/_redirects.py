@@ -94,4 +94,3 @@ def _target(url: URL, location: str, *, status: int, method: str) -> URL:
             url=redact_url(url),
         )
     return target
-
