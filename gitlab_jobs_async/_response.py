@@ -5,7 +5,6 @@ Strictly private; :mod:`._transport` opens the connections these read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -15,14 +14,10 @@ from multidict import CIMultiDictProxy
 
 from ._errors import ResponseError
 from ._failures import raise_clean, transport_error
+from ._json import loads
 from ._protocol import redact_url
 
 __all__ = ["Response", "body_chunks", "read_limited"]
-
-try:  # the `speedups` extra: orjson parses GitLab's JSON about three times faster
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - exercised when the extra is not installed
-    _loads = json.loads  # type: ignore[assignment]
 
 
 @attrs.frozen
@@ -38,8 +33,8 @@ class Response:
     def json(self) -> Any:
         """The body as JSON, or :class:`ResponseError` when it is not JSON."""
         try:
-            return _loads(self.body)
-        except ValueError as exc:  # orjson.JSONDecodeError is a ValueError too
+            return loads(self.body)  # one JSON behaviour, with or without orjson
+        except ValueError as exc:
             raise ResponseError(
                 f"body is not valid JSON ({self.headers.get('Content-Type', 'no content type')})",
                 status=self.status,
