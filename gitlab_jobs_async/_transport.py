@@ -265,7 +265,21 @@ class Transport:
                 cross_origin=True,
                 resources=resources,
             )
+            resources.callback(resp.release)
             shown = redact_url(final)
+            log.debug(
+                "%s %s -> %d (streamed, attempt %d) [%s]",
+                method,
+                shown,
+                resp.status,
+                attempt,
+                self._secret_names,
+            )
+            if 200 <= resp.status < 300:
+                return _Opened(resp, shown, resources)
+            # An error body is read as a JSON body is: limited, and its failures typed.
+            body = await read_limited(resp, self._max_body, method=method, url=shown)
+            failure = _failed(error_for(resp.status, resp.headers, body, method=method, url=shown))
         except (TimeoutError, aiohttp.ClientError) as exc:
             failure = self._failure(exc, method, shown)
         except TransportError as exc:  # too many redirects
@@ -273,35 +287,8 @@ class Transport:
         except BaseException:
             await resources.aclose()
             raise
-        else:
-            return await self._opened(method, resp, shown, attempt, resources)
         await resources.aclose()
         return failure
-
-    async def _opened(
-        self,
-        method: str,
-        resp: aiohttp.ClientResponse,
-        shown: str,
-        attempt: int,
-        resources: AsyncExitStack,
-    ) -> _Opened | _Failure:
-        log.debug(
-            "%s %s -> %d (streamed, attempt %d) [%s]",
-            method,
-            shown,
-            resp.status,
-            attempt,
-            self._secret_names,
-        )
-        resources.callback(resp.release)
-        if 200 <= resp.status < 300:
-            return _Opened(resp, shown, resources)
-        try:
-            body = await resp.read()
-        finally:
-            await resources.aclose()
-        return _failed(error_for(resp.status, resp.headers, body, method=method, url=shown))
 
     async def _send(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import json
 import zipfile
@@ -17,7 +18,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from yarl import URL
 
-from gitlab_jobs_async import GitLab, NotFound, ResponseError, ServerError, TransportError, _json
+from gitlab_jobs_async import (
+    GitLab,
+    NotFound,
+    RequestTimeout,
+    ResponseError,
+    RetryPolicy,
+    ServerError,
+    TransportError,
+    _json,
+)
 
 from ._hostile_http import raw_server, web_server
 from ._support import FAST, PROJECT, World
@@ -336,3 +346,77 @@ def depth_of(value: object) -> int:
     if isinstance(value, dict):
         return 1 + max(map(depth_of, value.values()), default=0)
     return 0
+
+
+async def _error_breaks_off(head: bytes, writer: asyncio.StreamWriter) -> None:
+    writer.write(b'HTTP/1.1 500 Oops\r\nContent-Length: 100\r\n\r\n{"message": "50')
+
+
+def _error_stalls(release: asyncio.Event) -> Callable[[bytes, asyncio.StreamWriter], Any]:
+    async def answer(head: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b'HTTP/1.1 404 Not Found\r\nContent-Length: 100\r\n\r\n{"message": "40')
+        await writer.drain()
+        await release.wait()  # until the client has given up
+
+    return answer
+
+
+async def test_stream_error_answer_breaking_off_is_retried_then_typed():
+    """A streamed request whose 500 answer breaks off is retried like a GET, then TransportError."""
+    async with raw_server(_error_breaks_off) as server, GitLab(server.url, retry=FAST) as gl:
+        with pytest.raises(TransportError) as info:
+            await _trace(gl)
+    assert len(server.requests) == 3 and "ClientPayloadError" in info.value.reason
+
+
+async def test_stream_error_answer_stalling_is_a_request_timeout():
+    """A streamed request whose error answer stops sending is a RequestTimeout."""
+    release = asyncio.Event()
+    timeout = aiohttp.ClientTimeout(total=5, sock_read=0.2)
+    async with raw_server(_error_stalls(release)) as server:
+        async with GitLab(server.url, timeout=timeout, retry=RetryPolicy(attempts=1)) as gl:
+            with pytest.raises(RequestTimeout):
+                await _trace(gl)
+        release.set()
+    assert len(server.requests) == 1
+
+
+async def test_stream_503_is_retried_like_a_get():
+    """A 503 on a streamed request is retried, and the log then read whole."""
+    answers = iter([web.json_response({"message": "503"}, status=503), web.Response(body=b"log")])
+
+    async def answer(request: web.Request) -> web.Response:
+        return next(answers)
+
+    async with web_server(answer) as (url, seen), GitLab(url, retry=FAST) as gl:
+        assert await _trace(gl) == b"log"
+    assert len(seen) == 2
+
+
+def _gzip_bomb() -> bytes:
+    return gzip.compress(b"\0" * (8 * 2**20))  # about 8 KiB that inflate to 8 MiB
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers"),
+    [
+        (500, b"x" * (3 * 2**20), {}),
+        (404, _gzip_bomb(), {"Content-Encoding": "gzip"}),
+    ],
+    ids=["3 MiB 500", "gzip 404 inflating to 8 MiB"],
+)
+async def test_stream_error_body_is_size_limited(status, body, headers):
+    """A streamed request's error body counts against max_body_size, decoded, and is read once."""
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=status, headers=headers)  # chunked: no length
+        await response.prepare(request)
+        await response.write(body)
+        await response.write_eof()
+        return response
+
+    async with web_server(answer) as (url, seen):
+        async with GitLab(url, retry=FAST, max_body_size=2**20) as gl:
+            with pytest.raises(ResponseError, match="max_body_size"):
+                await _trace(gl)
+    assert len(seen) == 1
