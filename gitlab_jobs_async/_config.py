@@ -12,8 +12,9 @@ __all__ = ["DEFAULT_TIMEOUT", "Credentials", "RetryPolicy"]
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=300, connect=10, sock_connect=10, sock_read=60)
 """Finite by default: 10 s to connect, 60 s between bytes, 5 minutes for a whole JSON request.
 
-Log streams keep the connect and read limits but have no total limit, since a large log may
-legitimately take longer than any fixed total.
+Log and artifact streams keep the connect and read limits; the total limit bounds only the
+time until their response headers arrive, since a large body may legitimately take longer
+than any fixed total.
 """
 
 

@@ -148,8 +148,10 @@ class Transport:
         downloads to object storage with a 302), but a hop that leaves the configured origin
         goes through a session of the transport's own, with none of the client's session's
         headers, auth or cookies: no credential leaves the origin, whoever put it on the
-        session. The client's budget is held until the response headers arrive, not while
-        the caller reads the body.
+        session. Opening (redirects, response headers and any error body) must finish within
+        the client's total timeout; the body then has only the read timeout, since a large
+        log may take longer than any fixed total. The client's budget is held while opening,
+        not while the caller reads the body.
         """
         url = self._full_url(path, params)
         extra = dict(headers or {})
@@ -257,29 +259,34 @@ class Transport:
         shown = redact_url(url)
         resources = AsyncExitStack()
         try:
-            resp, final = await self._send(
-                method,
-                url,
-                extra=extra,
-                timeouts=self._stream_timeout,
-                cross_origin=True,
-                resources=resources,
-            )
-            resources.callback(resp.release)
-            shown = redact_url(final)
-            log.debug(
-                "%s %s -> %d (streamed, attempt %d) [%s]",
-                method,
-                shown,
-                resp.status,
-                attempt,
-                self._secret_names,
-            )
-            if 200 <= resp.status < 300:
-                return _Opened(resp, shown, resources)
-            # An error body is read as a JSON body is: limited, and its failures typed.
-            body = await read_limited(resp, self._max_body, method=method, url=shown)
-            failure = _failed(error_for(resp.status, resp.headers, body, method=method, url=shown))
+            # aiohttp's read timeout restarts with every byte: only a deadline bounds a
+            # server dripping its headers. The body, read at the caller's pace, has none.
+            async with asyncio.timeout(self._timeout.total):
+                resp, final = await self._send(
+                    method,
+                    url,
+                    extra=extra,
+                    timeouts=self._stream_timeout,
+                    cross_origin=True,
+                    resources=resources,
+                )
+                resources.callback(resp.release)
+                shown = redact_url(final)
+                log.debug(
+                    "%s %s -> %d (streamed, attempt %d) [%s]",
+                    method,
+                    shown,
+                    resp.status,
+                    attempt,
+                    self._secret_names,
+                )
+                if 200 <= resp.status < 300:
+                    return _Opened(resp, shown, resources)
+                # An error body is read as a JSON body is: limited, and its failures typed.
+                body = await read_limited(resp, self._max_body, method=method, url=shown)
+                failure = _failed(
+                    error_for(resp.status, resp.headers, body, method=method, url=shown)
+                )
         except (TimeoutError, aiohttp.ClientError) as exc:
             failure = self._failure(exc, method, shown)
         except TransportError as exc:  # too many redirects

@@ -420,3 +420,30 @@ async def test_stream_error_body_is_size_limited(status, body, headers):
             with pytest.raises(ResponseError, match="max_body_size"):
                 await _trace(gl)
     assert len(seen) == 1
+
+
+async def _drip_headers_of_traces(head: bytes, writer: asyncio.StreamWriter) -> None:
+    if b"/trace" not in head.split(b"\r\n", 1)[0]:
+        body = json.dumps(JOB).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        return
+    writer.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+    for _ in range(400):  # 20 s at most, well past the client's bound
+        writer.write(b"a")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+
+
+async def test_time_to_headers_of_a_stream_is_bounded():
+    """Headers dripped a byte at a time end in RequestTimeout and free the client's budget."""
+    timeout = aiohttp.ClientTimeout(total=0.5, sock_read=5)  # each byte resets sock_read
+    policy = RetryPolicy(attempts=1)
+    async with raw_server(_drip_headers_of_traces, max_seconds=20) as server:
+        async with GitLab(server.url, timeout=timeout, retry=policy, max_concurrency=2) as gl:
+            async with asyncio.timeout(5):  # unbounded, this would wait for the server's 20 s
+                traces = [asyncio.ensure_future(_trace(gl)) for _ in range(2)]
+                job = await gl.project_jobs.get(1, 1)  # waits for a budget slot
+                results = await asyncio.gather(*traces, return_exceptions=True)
+    assert job.id == 1
+    assert [type(r) for r in results] == [RequestTimeout, RequestTimeout]
