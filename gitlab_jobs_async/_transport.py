@@ -325,6 +325,9 @@ class Transport:
                 json=json_body,
                 timeout=timeouts,
                 allow_redirects=False,
+                # A borrowed session made with raise_for_status=True would turn GitLab's
+                # answers into aiohttp exceptions (a 403 into "outcome unknown"): not here.
+                raise_for_status=False,
                 ssl=self._ssl,
             )
             if credentials:

@@ -7,7 +7,7 @@ import gzip
 import io
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from gitlab_jobs_async import (
+    Forbidden,
     GitLab,
     NotFound,
     RequestTimeout,
@@ -447,3 +448,22 @@ async def test_time_to_headers_of_a_stream_is_bounded():
                 results = await asyncio.gather(*traces, return_exceptions=True)
     assert job.id == 1
     assert [type(r) for r in results] == [RequestTimeout, RequestTimeout]
+
+
+async def test_borrowed_raise_for_status_session_keeps_errors_typed(world):
+    """A borrowed session made with raise_for_status=True still gives NotFound and Forbidden."""
+    async with (
+        aiohttp.ClientSession(raise_for_status=True) as session,
+        GitLab(world.fake.url, session=session, private_token=world.token, retry=FAST) as gl,
+    ):
+        with pytest.raises(NotFound):
+            await gl.project_jobs.get(PROJECT, 999_999)
+        with pytest.raises(NotFound):
+            await _collect(gl.project_jobs.trace(PROJECT, 999_999))
+        with pytest.raises(Forbidden):  # a running job is not retryable: GitLab answers 403
+            await gl.project_jobs.retry(PROJECT, world.jobs["lint"].id)
+    assert world.fake.actions["retry"] == 0
+
+
+async def _collect(chunks: AsyncIterator[bytes]) -> bytes:
+    return b"".join([chunk async for chunk in chunks])
