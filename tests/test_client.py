@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 import aiohttp
 import pytest
 from aiohttp import web
-from yarl import URL
 
 from gitlab_jobs_async import (
     APIError,
@@ -22,7 +21,6 @@ from gitlab_jobs_async import (
     ServerError,
     TransportError,
 )
-from gitlab_jobs_async._redirects import Hop, next_hop
 
 from ._support import FAST
 
@@ -331,114 +329,3 @@ async def test_same_origin_redirect_is_followed():
         "/api/v4/projects/old%2Fpath/jobs/1",
         "/api/v4/projects/5/jobs/1",
     ]
-
-
-ORIGIN = URL("https://gitlab.example")
-HERE = URL("https://gitlab.example/api/v4/projects/old%2Fpath/jobs/1")
-STORAGE = "https://storage.example/bucket/artifacts.zip?X-Amz-Signature=s"
-
-# case: (method, status, Location, credentials so far, cross_origin allowed, expected hop)
-HOPS: dict[str, tuple[str, int, str | None, bool, bool, Hop | None]] = {
-    "same-origin 301 keeps credentials": (
-        "GET",
-        301,
-        "/api/v4/projects/5/jobs/1",
-        True,
-        False,
-        Hop(URL("https://gitlab.example/api/v4/projects/5/jobs/1"), credentials=True),
-    ),
-    "absolute same-origin 308": (
-        "GET",
-        308,
-        "https://gitlab.example/api/v4/x",
-        True,
-        False,
-        Hop(URL("https://gitlab.example/api/v4/x"), credentials=True),
-    ),
-    "HEAD follows too": (
-        "HEAD",
-        302,
-        "/api/v4/x",
-        True,
-        False,
-        Hop(URL("https://gitlab.example/api/v4/x"), credentials=True),
-    ),
-    "POST never follows": ("POST", 302, "/api/v4/x", True, True, None),
-    "not a redirect": ("GET", 200, "/api/v4/x", True, True, None),
-    "304 is not a redirect": ("GET", 304, "/api/v4/x", True, True, None),
-    "no Location": ("GET", 302, None, True, True, None),
-    "empty Location": ("GET", 302, "", True, True, None),
-    "other origin, JSON: the redirect is the answer": ("GET", 302, STORAGE, True, False, None),
-    "other origin, stream: followed without credentials": (
-        "GET",
-        302,
-        STORAGE,
-        True,
-        True,
-        Hop(URL(STORAGE, encoded=True), credentials=False),
-    ),
-    "another port is another origin": (
-        "GET",
-        302,
-        "https://gitlab.example:8443/x",
-        True,
-        False,
-        None,
-    ),
-    "http is another origin than https": ("GET", 302, "http://gitlab.example/x", True, False, None),
-    "back on the origin after leaving it: still no credentials": (
-        "GET",
-        302,
-        "https://gitlab.example/api/v4/x",
-        False,
-        True,
-        Hop(URL("https://gitlab.example/api/v4/x"), credentials=False),
-    ),
-}
-
-
-@pytest.mark.parametrize(
-    ("method", "status", "location", "credentials", "cross_origin", "expected"),
-    HOPS.values(),
-    ids=HOPS.keys(),
-)
-def test_next_hop(method, status, location, credentials, cross_origin, expected):
-    """Each redirect case is followed, or not, and carries credentials only on the origin."""
-    hop = next_hop(
-        method=method,
-        status=status,
-        location=location,
-        url=HERE,
-        origin=ORIGIN,
-        credentials=credentials,
-        cross_origin=cross_origin,
-    )
-    assert hop == expected
-
-
-@pytest.mark.parametrize(
-    "location",
-    [
-        "http://[::1",
-        "file:///etc/passwd",
-        "https://gitlab.example:99999/x",
-        "https://gitlab.example:0/x",
-        "javascript:alert(1)",
-        "ftp://gitlab.example/x",
-        "http://",
-    ],
-)
-@pytest.mark.parametrize("cross_origin", [False, True], ids=["json", "stream"])
-def test_next_hop_refuses_malformed_location(location, cross_origin):
-    """A Location that is not an http(s) URL with a host and valid port is a ResponseError."""
-    with pytest.raises(ResponseError, match="malformed or non-HTTP Location") as info:
-        next_hop(
-            method="GET",
-            status=302,
-            location=location,
-            url=HERE,
-            origin=ORIGIN,
-            credentials=True,
-            cross_origin=cross_origin,
-        )
-    assert info.value.status == 302 and info.value.url == str(HERE)
