@@ -21,16 +21,24 @@ job actions), ``_entities`` (JSON builders), ``_paging`` (offset/keyset headers)
 requests and scripted faults), ``_server`` (the server).
 """
 
-from ._recording import Fault, RecordedRequest
+from ._faults import Fault
+from ._knobs import Knobs, ManualClock
+from ._ratelimits import EndpointLimit, Throttle
+from ._recording import Observations, RecordedRequest
 from ._records import FakeJob, FakePipeline, FakeProject, FakeUser
 from ._server import FakeGitLab
 
 __all__ = [
+    "EndpointLimit",
     "FakeGitLab",
     "FakeJob",
     "FakePipeline",
     "FakeProject",
     "FakeUser",
     "Fault",
+    "Knobs",
+    "ManualClock",
+    "Observations",
     "RecordedRequest",
+    "Throttle",
 ]

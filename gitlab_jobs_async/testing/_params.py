@@ -72,7 +72,9 @@ def nest(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
 
 
 async def read_params(request: web.Request) -> dict[str, Any]:
-    """Query, form and JSON body parameters merged (the body wins), parsed once per request."""
+    """Query, form and JSON body parameters merged (the body wins), then the path's own
+    (``id``, ``pipeline_id``...: Grape's ``params`` holds them, and links echo them);
+    parsed once per request."""
     if _PARAMS in request:
         return request[_PARAMS]
     params = nest(request.query.items())
@@ -88,6 +90,7 @@ async def read_params(request: web.Request) -> dict[str, Any]:
             params.update(data)
     elif body and request.content_type == "application/x-www-form-urlencoded":
         params.update(nest(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)))
+    params.update((k, v) for k, v in request.match_info.items() if k != "tail")
     request[_PARAMS] = params
     return params
 
@@ -157,9 +160,19 @@ class Checks:
         if per_page == 0:
             self.errors.append("per_page has a value not allowed")
         self.declared["page"] = 1 if page is None else page
-        self.declared["per_page"] = 20 if per_page is None else per_page
+        declared = self.declared["per_page"] = 20 if per_page is None else per_page
         wanted = 20 if per_page is None or per_page <= 0 else per_page
-        return Window(max(page or 1, 1), min(wanted, MAX_PER_PAGE), wanted)
+        return Window(max(page or 1, 1), min(wanted, MAX_PER_PAGE), wanted, declared)
+
+    def hash(self, name: str) -> dict[str, Any] | None:
+        """An optional ``Hash`` param (a JSON object, or Rack's ``name[key]=value``)."""
+        raw = self.params.get(name)
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            self.errors.append(f"{name} is invalid")
+            return None
+        return dict(raw)
 
     def variables(self, name: str) -> list[dict[str, str]]:
         """An ``Array[JSON]`` of ``{key: String (required), value: String (required)}``;
