@@ -149,9 +149,12 @@ def find_project(site: Site, request: web.Request, caller: Caller) -> FakeProjec
     if moved is not None and caller.can_see(moved):
         if request.method not in ("GET", "HEAD"):
             raise error(405, "Non GET methods are not allowed for moved projects")
-        prefix, _, rest = request.raw_path.partition(f"/projects/{key}")
-        target = URL(site.external_url).with_path(f"{prefix}/projects/{moved.id}", encoded=True)
-        raise FakeError(301, None, {"Location": f"{target}{rest}"})
+        path, mark, query = request.raw_path.partition("?")
+        head, _, tail = path.partition("/projects/")
+        rest = tail.partition("/")[2]
+        target = f"{head}/projects/{moved.id}" + (f"/{rest}" if rest else "") + mark + query
+        origin = URL(site.external_url).origin()
+        raise FakeError(301, None, {"Location": f"{origin}{target}"})
     raise error(404, "404 Project Not Found")
 
 

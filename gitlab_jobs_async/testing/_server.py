@@ -27,12 +27,19 @@ __all__ = ["FakeGitLab"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MAX_REQUEST_LINE = 8192
-"""nginx's ``large_client_header_buffers`` (8k): a longer request line gets its 414."""
-_NGINX_414 = (
-    "<html>\r\n<head><title>414 Request-URI Too Large</title></head>\r\n<body>\r\n"
-    "<center><h1>414 Request-URI Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
-    "</body>\r\n</html>\r\n"
-)
+"""nginx's ``large_client_header_buffers`` (8k): a longer request line gets its 414, a
+longer header line its 400."""
+
+
+def _nginx(status: int, reason: str) -> web.Response:
+    """nginx's own error page, which names the error and nothing of the request."""
+    title = f"{status} {reason}"
+    page = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    )
+    return web.Response(status=status, text=page, content_type="text/html")
 
 
 class FakeGitLab(Store):
@@ -83,9 +90,13 @@ class FakeGitLab(Store):
         """Start serving on 127.0.0.1."""
         app = web.Application(middlewares=[self._middleware])
         add_routes(app, self)
-        # Long request lines reach the middleware, which answers as nginx would (414).
+        # Long request lines and headers reach the middleware, which answers as nginx would.
         self._runner = web.AppRunner(
-            app, handler_cancellation=True, access_log=None, max_line_size=1 << 20
+            app,
+            handler_cancellation=True,
+            access_log=None,
+            max_line_size=16 << 20,
+            max_field_size=1 << 20,
         )
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self._port).start()
@@ -216,7 +227,9 @@ class FakeGitLab(Store):
         path = request.raw_path.split("?", 1)[0]
         if len(request.method) + len(request.raw_path) + 10 > MAX_REQUEST_LINE:
             # Never echo the line: it may hold `private_token=`.
-            return web.Response(status=414, text=_NGINX_414, content_type="text/html")
+            return _nginx(414, "Request-URI Too Large")
+        if any(len(k) + len(v) + 2 > MAX_REQUEST_LINE for k, v in request.raw_headers):
+            return _nginx(400, "Request Header Or Cookie Too Large")
         body = await request.read() if request.can_read_body else b""
         peer = request.transport.get_extra_info("peername") if request.transport else None
         record = RecordedRequest(
