@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
-import sys
 from collections import Counter
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -19,7 +17,7 @@ from .._logtext import LineDecoder, LogSection, SectionParser, strip_ansi, visib
 from .._models import Bridge, Job
 from ..testing import FakeGitLab
 from ._audit import AuditReport, audit
-from ._demo import seed_demo
+from ._demo import cmd_serve, seed_demo
 from ._output import Output
 
 __all__ = ["COMMANDS", "ConfigError"]
@@ -335,18 +333,6 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
         done = fake.jobs[demo.running.id]
         out.line(f"job {done.id} finished: {done.status}")
     return 0
-
-
-async def cmd_serve(args: argparse.Namespace, out: Output) -> int:
-    async with FakeGitLab(port=args.port) as fake:
-        demo = seed_demo(fake)
-        out.line(f"fake GitLab: {fake.url}")
-        out.line(f"token:       {demo.token}")
-        out.line(f"projects:    {', '.join(demo.projects)}")
-        out.line("Ctrl-C stops it.")
-        sys.stdout.flush()
-        await asyncio.Event().wait()
-    return 0  # pragma: no cover - only Ctrl-C ends it
 
 
 COMMANDS = {

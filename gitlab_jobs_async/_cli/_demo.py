@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import random
+import sys
 
 import attrs
 
 from ..testing import FakeGitLab, FakeJob
+from ._output import Output
 
-__all__ = ["Demo", "seed_demo"]
+__all__ = ["Demo", "cmd_serve", "seed_demo"]
 
 STAGES = (("build", ("compile", "docker-image")), ("test", ("rspec", "jest", "lint", "e2e")),
           ("deploy", ("deploy-staging",)))  # fmt: skip
@@ -101,3 +105,20 @@ def seed_demo(fake: FakeGitLab, *, pipelines: int = 40) -> Demo:
     end = b"\x1b[32;1mJob succeeded\x1b[0;m\nsection_end:1764000064:step_script\r\x1b[0K\n"
     fake.script_log(running, [*steps, (end, "success")])
     return Demo(token=token, projects=paths, running=running, running_project=paths[0])
+
+
+async def cmd_serve(args: argparse.Namespace, out: Output) -> int:
+    """``gitlab-jobs serve``: the demo data on a fake GitLab until Ctrl-C, optionally under
+    GitLab.com's rate limits (``--rate-limits gitlab.com``)."""
+    async with FakeGitLab(port=args.port, rate_limits=args.rate_limits) as fake:
+        demo = seed_demo(fake)
+        out.line(f"fake GitLab: {fake.url}")
+        out.line(f"token:       {demo.token}")
+        out.line(f"projects:    {', '.join(demo.projects)}")
+        if args.rate_limits != "off":
+            shown = ", ".join(f"{r.name} {r.limit}/{r.period}s" for r in fake.knobs.rate_limits)
+            out.line(f"rate limits: {shown}")
+        out.line("Ctrl-C stops it.")
+        sys.stdout.flush()
+        await asyncio.Event().wait()
+    return 0  # pragma: no cover - only Ctrl-C ends it
