@@ -22,6 +22,7 @@ requests and scripted faults), ``_server`` (the server).
 """
 
 from ._faults import Fault
+from ._generator import Generated, generate
 from ._knobs import Knobs, ManualClock
 from ._ratelimits import EndpointLimit, Throttle
 from ._recording import Observations, RecordedRequest
@@ -36,9 +37,11 @@ __all__ = [
     "FakeProject",
     "FakeUser",
     "Fault",
+    "Generated",
     "Knobs",
     "ManualClock",
     "Observations",
     "RecordedRequest",
     "Throttle",
+    "generate",
 ]
