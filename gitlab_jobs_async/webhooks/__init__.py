@@ -35,9 +35,12 @@ from ._models import (
     PipelineVariable,
     SourcePipeline,
 )
+from ._parse import MAX_BODY_SIZE, parse
+from ._verify import DEFAULT_TOLERANCE, Verifier, verify
 
 __all__ = [
     "CommitAuthor",
+    "DEFAULT_TOLERANCE",
     "Event",
     "HookArtifactsFile",
     "HookCommit",
@@ -50,6 +53,7 @@ __all__ = [
     "JOB_HOOK",
     "JobEvent",
     "JobPipeline",
+    "MAX_BODY_SIZE",
     "MalformedPayload",
     "MergeRequest",
     "MissingSignature",
@@ -63,5 +67,8 @@ __all__ = [
     "SourcePipeline",
     "StaleSignature",
     "VerificationError",
+    "Verifier",
     "WebhookError",
+    "parse",
+    "verify",
 ]
