@@ -2,8 +2,20 @@
 
 :func:`parse` verifies a delivery (``X-Gitlab-Token``, Standard Webhooks signatures) and
 returns a :class:`JobEvent`, :class:`PipelineEvent` or, for any other hook, an :class:`Event`.
+A :class:`Router` picks handlers by hook and attributes; :func:`webhook_app` serves it as an
+aiohttp application that answers GitLab at once and handles events in the background::
+
+    router = Router()
+
+    @router.job(status="failed")
+    async def on_failed(event: JobEvent, gl: GitLab) -> None:
+        ...
+
+    app = webhook_app(router, client=gl, secret_token="...", signing_secrets=["whsec_..."])
 """
 
+from ._app import webhook_app
+from ._dedupe import IdempotencyStore, MemoryIdempotencyStore
 from ._errors import (
     InvalidSignature,
     InvalidToken,
@@ -36,18 +48,21 @@ from ._models import (
     SourcePipeline,
 )
 from ._parse import MAX_BODY_SIZE, parse
+from ._router import Handler, Router
 from ._verify import DEFAULT_TOLERANCE, Verifier, verify
 
 __all__ = [
     "CommitAuthor",
     "DEFAULT_TOLERANCE",
     "Event",
+    "Handler",
     "HookArtifactsFile",
     "HookCommit",
     "HookEnvironment",
     "HookProject",
     "HookRunner",
     "HookUser",
+    "IdempotencyStore",
     "InvalidSignature",
     "InvalidToken",
     "JOB_HOOK",
@@ -55,6 +70,7 @@ __all__ = [
     "JobPipeline",
     "MAX_BODY_SIZE",
     "MalformedPayload",
+    "MemoryIdempotencyStore",
     "MergeRequest",
     "MissingSignature",
     "MissingToken",
@@ -64,6 +80,7 @@ __all__ = [
     "PipelineBuild",
     "PipelineEvent",
     "PipelineVariable",
+    "Router",
     "SourcePipeline",
     "StaleSignature",
     "VerificationError",
@@ -71,4 +88,5 @@ __all__ = [
     "WebhookError",
     "parse",
     "verify",
+    "webhook_app",
 ]
