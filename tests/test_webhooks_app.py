@@ -165,14 +165,16 @@ REFUSALS = [
 @pytest.mark.parametrize(
     ("options", "status", "message"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS]
 )
-async def test_refusals(options, status, message):
+async def test_refusals(options, status, message, caplog):
     """Bad token 401, malformed 400, too large 413: a JSON error naming the fault, no handler run."""
     recorder = Recorder()
     async with serve(recorder.router, max_body_size=4096) as client:
-        answer_status, answer = await deliver(client, **options)
+        with caplog.at_level(logging.DEBUG):
+            answer_status, answer = await deliver(client, **options)
         assert answer_status == status
         assert message in answer["error"]
         assert TOKEN not in json.dumps(answer)
+        assert message in caplog.text and TOKEN not in caplog.text
         assert await deliver(client, key="later") == (202, {"status": "accepted"})
         await recorder.handled(1)
     assert recorder.ids() == [1977]

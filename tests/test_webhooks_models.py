@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gitlab_jobs_async import Job, JobStatus
+from gitlab_jobs_async import GitLabError, Job, JobStatus
 from gitlab_jobs_async._converter import structure
 from gitlab_jobs_async.webhooks import (
     Event,
@@ -373,3 +373,15 @@ def test_events_are_immutable_and_hide_data_from_repr():
         event.job_id = 1  # type: ignore[misc]
     assert "gitlab_test" not in repr(event)
     assert event == job_event(json.loads(json.dumps(data)) | {"extra": 1})
+
+
+def test_public_surface_is_sorted_and_complete():
+    """webhooks.__all__ lists the issue's names and every public name, sorted."""
+    import gitlab_jobs_async.webhooks as webhooks
+
+    public = {name for name in dir(webhooks) if not name.startswith("_")}
+    assert set(webhooks.__all__) == public
+    assert webhooks.__all__ == sorted(webhooks.__all__)
+    fixed = {"Event", "JobEvent", "PipelineEvent", "WebhookError", "Router", "parse", "verify"}
+    assert fixed | {"webhook_app"} <= set(webhooks.__all__)
+    assert issubclass(webhooks.WebhookError, GitLabError)
