@@ -13,14 +13,14 @@ from types import TracebackType
 from typing import Any, Self
 
 import aiohttp
-from yarl import URL
 
+from . import _checks as checks
 from ._config import DEFAULT_TIMEOUT, Credentials, RetryPolicy
 from ._errors import ResponseError
 from ._pagination import ListOptions, iter_items
-from ._protocol import check_id, check_per_page, encode_project
 from ._ratelimit import RateLimit
 from ._services import Bridges, PipelineJobs, ProjectJobs, TokenJob
+from ._services._base import segment
 from ._transport import Response, Transport
 from ._version import __version__
 
@@ -92,7 +92,7 @@ class GitLab:
         ssl: SSLContext | bool = True,
         user_agent: str = USER_AGENT,
     ) -> None:
-        self._base_url = _api_url(url)
+        self._base_url = checks.api_url(url)
         self._credentials = Credentials.pick(
             private_token=private_token, oauth_token=oauth_token, job_token=job_token
         )
@@ -102,16 +102,16 @@ class GitLab:
             credentials=self._credentials.headers() if self._credentials else {},
             timeout=timeout,
             retry=retry or RetryPolicy(),
-            max_concurrency=check_id("max_concurrency", max_concurrency),
+            max_concurrency=checks.positive_int("max_concurrency", max_concurrency),
             requests_per_minute=requests_per_minute,
-            max_body_size=check_id("max_body_size", max_body_size),
+            max_body_size=checks.positive_int("max_body_size", max_body_size),
             ssl=ssl,
         )
         if self._base_url.scheme == "http" and not _loopback(self._base_url.host or ""):
             log.warning("%s is plain http: tokens and data travel unencrypted", self._base_url)
         self._borrowed = session
         self._state = _State.UNOPENED
-        size = check_per_page(per_page)
+        size = checks.per_page(per_page)
         self.project_jobs = ProjectJobs(self._transport, per_page=size)
         """A project's jobs, logs and job actions."""
         self.pipeline_jobs = PipelineJobs(self._transport, per_page=size)
@@ -156,7 +156,7 @@ class GitLab:
         ``GET /groups/:id/projects`` (``group`` is a numeric id or a full path), newest
         project first, with subgroups' projects unless ``include_subgroups=False``.
         """
-        path = f"groups/{encode_project(group)}/projects"
+        path = f"groups/{segment(checks.group(group))}/projects"
         params = [
             ("include_subgroups", "true" if include_subgroups else "false"),
             ("order_by", "id"),
@@ -237,19 +237,3 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
-
-
-def _api_url(url: str) -> URL:
-    if not isinstance(url, str):
-        raise TypeError(f"url must be a str, not {type(url).__name__}")
-    parsed = URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"url must be an http(s) URL with a host, got {url!r}")
-    if parsed.user is not None or parsed.password is not None:
-        raise ValueError("url must not carry credentials; pass a token argument instead")
-    if parsed.query_string or parsed.fragment:
-        raise ValueError("url must not have a query or a fragment")
-    path = parsed.path.rstrip("/")
-    if not path.endswith("/api/v4"):
-        path += "/api/v4"
-    return parsed.with_path(path + "/")

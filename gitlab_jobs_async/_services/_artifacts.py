@@ -9,29 +9,18 @@ import os
 from collections.abc import AsyncGenerator
 from urllib.parse import quote
 
+from .. import _checks as checks
 from .._files import SavedFile, save_chunks
 from .._models import Job
-from .._protocol import check_id, encode_project
-from ._base import Service, structure
+from ._base import Service, segment, structure
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ArtifactMethods"]
 
 DEFAULT_CHUNK_SIZE = 64 * 1024
 
 
-def _text(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-    if not value or value.strip() != value:
-        raise ValueError(f"{name} must be non-empty, without surrounding spaces: {value!r}")
-    return value
-
-
 def _file_path(artifact_path: object) -> str:
-    text = _text("artifact_path", artifact_path).strip("/")
-    if any(part in ("", ".", "..") for part in text.split("/")):
-        raise ValueError(f"artifact_path must be a plain relative path: {artifact_path!r}")
-    return quote(text, safe="/")
+    return quote(checks.artifact_path(artifact_path), safe="/")
 
 
 class ArtifactMethods(Service):
@@ -42,17 +31,20 @@ class ArtifactMethods(Service):
     """
 
     @staticmethod
-    def _path(project: int | str, job_id: int | None = None, action: str = "") -> str:
-        path = f"projects/{encode_project(project)}/jobs"
-        if job_id is not None:
-            path += f"/{check_id('job_id', job_id)}"
-        return f"{path}/{action}" if action else path
+    def _jobs_path(project: int | str, tail: str = "") -> str:
+        path = f"projects/{segment(checks.project(project))}/jobs"
+        return f"{path}/{tail}" if tail else path
+
+    @classmethod
+    def _path(cls, project: int | str, job_id: int, action: str = "") -> str:
+        # A job id is required: `None` must never shorten the path to the jobs list.
+        return cls._jobs_path(project, f"{checks.job_id(job_id)}/{action}".rstrip("/"))
 
     def artifacts(
         self, project: int | str, job_id: int, *, chunk_size: int = DEFAULT_CHUNK_SIZE
     ) -> AsyncGenerator[bytes, None]:
         """The job's artifacts archive (a zip) as chunks."""
-        check_id("chunk_size", chunk_size)
+        checks.positive_int("chunk_size", chunk_size)
         return self._chunks(self._path(project, job_id, "artifacts"), chunk_size)
 
     def artifact_file(
@@ -64,7 +56,7 @@ class ArtifactMethods(Service):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> AsyncGenerator[bytes, None]:
         """One file from the job's artifacts archive, as chunks."""
-        check_id("chunk_size", chunk_size)
+        checks.positive_int("chunk_size", chunk_size)
         path = self._path(project, job_id, f"artifacts/{_file_path(artifact_path)}")
         return self._chunks(path, chunk_size)
 
@@ -77,9 +69,9 @@ class ArtifactMethods(Service):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> AsyncGenerator[bytes, None]:
         """The archive of the latest successful job ``job_name`` on branch or tag ``ref``."""
-        check_id("chunk_size", chunk_size)
-        path = self._path(project, None, f"artifacts/{quote(_text('ref', ref), safe='')}/download")
-        return self._chunks(path, chunk_size, [("job", _text("job_name", job_name))])
+        checks.positive_int("chunk_size", chunk_size)
+        path = self._jobs_path(project, f"artifacts/{segment(checks.ref(ref))}/download")
+        return self._chunks(path, chunk_size, [("job", checks.text("job_name", job_name))])
 
     def artifact_file_by_ref(
         self,
@@ -91,10 +83,10 @@ class ArtifactMethods(Service):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> AsyncGenerator[bytes, None]:
         """One file of the latest successful job ``job_name`` on ``ref``."""
-        check_id("chunk_size", chunk_size)
-        ref_part = quote(_text("ref", ref), safe="")
-        path = self._path(project, None, f"artifacts/{ref_part}/raw/{_file_path(artifact_path)}")
-        return self._chunks(path, chunk_size, [("job", _text("job_name", job_name))])
+        checks.positive_int("chunk_size", chunk_size)
+        ref_part = segment(checks.ref(ref))
+        path = self._jobs_path(project, f"artifacts/{ref_part}/raw/{_file_path(artifact_path)}")
+        return self._chunks(path, chunk_size, [("job", checks.text("job_name", job_name))])
 
     async def save_artifacts(
         self, project: int | str, job_id: int, path: str | os.PathLike[str]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
+from .. import _checks as checks
 from .._models import Bridge
-from .._protocol import check_id, encode_project
-from ._base import Scope, Service
+from ._base import Scope, Service, segment
 
 __all__ = ["Bridges"]
 
@@ -25,8 +25,8 @@ class Bridges(Service):
     ) -> AsyncGenerator[Bridge, None]:
         """The pipeline's trigger jobs, newest first, each with its ``downstream_pipeline``."""
         path = (
-            f"projects/{encode_project(project)}/pipelines/"
-            f"{check_id('pipeline_id', pipeline_id)}/bridges"
+            f"projects/{segment(checks.project(project))}/pipelines/"
+            f"{checks.pipeline_id(pipeline_id)}/bridges"
         )
         options = self._options(per_page=per_page, concurrency=concurrency)
         return self._iter(path, Bridge, options, scope=scope)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterable
 from functools import partial
 
+from .. import _checks as checks
 from .._merge import merge
 from .._models import Job
-from .._protocol import check_id, encode_project, scope_params
-from ._base import Scope, Service
+from ._base import Scope, Service, scope_query, segment
 
 __all__ = ["PipelineJobs"]
 
@@ -19,8 +19,8 @@ class PipelineJobs(Service):
     @staticmethod
     def _path(project: int | str, pipeline_id: int) -> str:
         return (
-            f"projects/{encode_project(project)}/pipelines/"
-            f"{check_id('pipeline_id', pipeline_id)}/jobs"
+            f"projects/{segment(checks.project(project))}/pipelines/"
+            f"{checks.pipeline_id(pipeline_id)}/jobs"
         )
 
     def list(
@@ -69,18 +69,19 @@ class PipelineJobs(Service):
         the stream with its error.
         """
         options = self._options(per_page=per_page, concurrency=concurrency)
-        params = [*_retried(include_retried), *scope_params(scope)]
+        params = [*_retried(include_retried), *scope_query(scope)]
+        pairs = checks.pipelines(pipelines)
         sources = [
             (
                 (project, pipeline_id),
                 partial(self._iter, self._path(project, pipeline_id), Job, options, params=params),
             )
-            for project, pipeline_id in pipelines
+            for project, pipeline_id in pairs
         ]
         return merge(sources)
 
 
 def _retried(include_retried: bool) -> list[tuple[str, str]]:
-    if not isinstance(include_retried, bool):
-        raise TypeError(f"include_retried must be a bool, not {type(include_retried).__name__}")
-    return [("include_retried", "true")] if include_retried else []
+    return (
+        [("include_retried", "true")] if checks.boolean("include_retried", include_retried) else []
+    )

@@ -1,0 +1,175 @@
+"""Table tests of the argument checks: each names what it checks and refuses by name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from gitlab_jobs_async import JobStatus
+from gitlab_jobs_async import _checks as checks
+
+
+@pytest.mark.parametrize(
+    ("check", "name"),
+    [
+        (lambda v: checks.positive_int("chunk_size", v), "chunk_size"),
+        (checks.job_id, "job_id"),
+        (checks.pipeline_id, "pipeline_id"),
+        (checks.per_page, "per_page"),
+    ],
+    ids=["positive_int", "job_id", "pipeline_id", "per_page"],
+)
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (0, ValueError),
+        (-1, ValueError),
+        (True, TypeError),
+        ("8", TypeError),
+        (8.0, TypeError),
+        (None, TypeError),
+    ],
+)
+def test_positive_ints_refuse_by_name(check, name, value, error):
+    """Ids, sizes and limits must be positive ints; bools, strings, floats, None are refused."""
+    with pytest.raises(error, match=name):
+        check(value)
+
+
+def test_per_page_range():
+    """per_page must be within GitLab's 1..100."""
+    assert checks.per_page(1) == 1 and checks.per_page(100) == 100
+    with pytest.raises(ValueError, match="at most 100"):
+        checks.per_page(101)
+
+
+@pytest.mark.parametrize(
+    ("project", "normalised"),
+    [
+        (42, 42),
+        ("42", 42),
+        ("group/app", "group/app"),
+        ("my.group/app-1_x", "my.group/app-1_x"),
+        ("g/ü", "g/ü"),
+    ],
+)
+def test_project_forms(project, normalised):
+    """A project is a positive id (int or digits, which become an int) or a full path."""
+    assert checks.project(project) == normalised
+
+
+@pytest.mark.parametrize(
+    ("project", "error"),
+    [
+        ("", ValueError),
+        (" group/app", ValueError),
+        ("group//app", ValueError),
+        ("/group/app", ValueError),
+        ("group/app/", ValueError),
+        (0, ValueError),
+        (-3, ValueError),
+        ("0", ValueError),
+        (True, TypeError),
+        (3.0, TypeError),
+        (None, TypeError),
+    ],
+)
+def test_project_rejects(project, error):
+    """Empty, malformed, non-positive and non-int/str projects are refused with a clear error."""
+    with pytest.raises(error, match="project"):
+        checks.project(project)
+
+
+def test_group_is_named_group():
+    """A group is checked like a project, and its errors say "group"."""
+    assert checks.group("acme/web") == "acme/web"
+    with pytest.raises(ValueError, match="group"):
+        checks.group("acme//web")
+
+
+def test_statuses_forms():
+    """A status, a list of statuses or enum members become GitLab's status values."""
+    assert checks.statuses(None) == ()
+    assert checks.statuses("failed") == ("failed",)
+    assert checks.statuses(["failed", JobStatus.RUNNING]) == ("failed", "running")
+    assert checks.statuses({JobStatus.CANCELING}) == ("canceling",)
+
+
+@pytest.mark.parametrize(("scope", "error"), [("fail", ValueError), ([3], TypeError)])
+def test_statuses_rejects(scope, error):
+    """An unknown status or a non-string scope is refused, naming scope."""
+    with pytest.raises(error, match="scope"):
+        checks.statuses(scope)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(None, TypeError), ("", ValueError), (" x", ValueError), ("a/../b", ValueError)],
+)
+def test_artifact_path_rejects(value, error):
+    """An artifact path must be a plain relative path."""
+    with pytest.raises(error, match="artifact_path"):
+        checks.artifact_path(value)
+
+
+def test_artifact_path_strips_slashes():
+    """Leading and trailing slashes are dropped from an artifact path."""
+    assert checks.artifact_path("/reports/junit.xml/") == "reports/junit.xml"
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(1, TypeError), ("yes", TypeError), (None, TypeError)],
+)
+def test_boolean_rejects(value, error):
+    """Flags must be bools: 1, "yes" and None are refused by name."""
+    with pytest.raises(error, match="force"):
+        checks.boolean("force", value)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [("2026-01-01", TypeError), (datetime(2026, 1, 1), ValueError)],
+)
+def test_aware_datetime_rejects(value, error):
+    """created_after must be an aware datetime."""
+    with pytest.raises(error, match="created_after"):
+        checks.aware_datetime("created_after", value)
+
+
+def test_aware_datetime_accepts_aware():
+    """An aware datetime passes unchanged."""
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    assert checks.aware_datetime("created_after", moment) is moment
+
+
+@pytest.mark.parametrize(
+    ("variables", "error", "match"),
+    [
+        ({"N": 1}, TypeError, "variable"),
+        ({"": "x"}, ValueError, "empty"),
+        ([("K", "v")], TypeError, "variables"),
+    ],
+)
+def test_variables_rejects(variables, error, match):
+    """Job variables map non-empty str names to str values."""
+    with pytest.raises(error, match=match):
+        checks.variables(variables)
+
+
+def test_choice_names_the_options():
+    """A value outside the choices is refused, naming them."""
+    assert checks.choice("pagination", "keyset", ("offset", "keyset")) == "keyset"
+    with pytest.raises(ValueError, match="'offset' or 'keyset'"):
+        checks.choice("pagination", "cursor", ("offset", "keyset"))
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(0, ValueError), (-1.0, ValueError), (float("nan"), ValueError), ("3", TypeError)],
+)
+def test_positive_seconds_rejects(value, error):
+    """Poll intervals are finite, positive numbers of seconds."""
+    with pytest.raises(error, match="poll"):
+        checks.positive_seconds("poll", value)
