@@ -15,12 +15,12 @@ from typing import Any, Self
 import aiohttp
 
 from . import _checks as checks
+from . import _paths as paths
 from ._config import DEFAULT_TIMEOUT, Credentials, RetryPolicy
 from ._errors import ResponseError
 from ._pagination import ListOptions, iter_items
 from ._ratelimit import RateLimit
 from ._services import Bridges, PipelineJobs, ProjectJobs, TokenJob
-from ._services._base import segment
 from ._transport import Response, Transport
 from ._version import __version__
 
@@ -156,7 +156,7 @@ class GitLab:
         ``GET /groups/:id/projects`` (``group`` is a numeric id or a full path), newest
         project first, with subgroups' projects unless ``include_subgroups=False``.
         """
-        path = f"groups/{segment(checks.group(group))}/projects"
+        path = paths.group_projects(group)
         params = [
             ("include_subgroups", "true" if include_subgroups else "false"),
             ("order_by", "id"),

@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator
-from urllib.parse import quote
 
 from .. import _checks as checks
+from .. import _paths as paths
 from .._files import SavedFile, save_chunks
 from .._models import Job
-from ._base import Service, segment, structure
+from ._base import Service, structure
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ArtifactMethods"]
 
 DEFAULT_CHUNK_SIZE = 64 * 1024
-
-
-def _file_path(artifact_path: object) -> str:
-    return quote(checks.artifact_path(artifact_path), safe="/")
 
 
 class ArtifactMethods(Service):
@@ -30,22 +26,12 @@ class ArtifactMethods(Service):
     only ever go to the configured GitLab.
     """
 
-    @staticmethod
-    def _jobs_path(project: int | str, tail: str = "") -> str:
-        path = f"projects/{segment(checks.project(project))}/jobs"
-        return f"{path}/{tail}" if tail else path
-
-    @classmethod
-    def _path(cls, project: int | str, job_id: int, action: str = "") -> str:
-        # A job id is required: `None` must never shorten the path to the jobs list.
-        return cls._jobs_path(project, f"{checks.job_id(job_id)}/{action}".rstrip("/"))
-
     def artifacts(
         self, project: int | str, job_id: int, *, chunk_size: int = DEFAULT_CHUNK_SIZE
     ) -> AsyncGenerator[bytes, None]:
         """The job's artifacts archive (a zip) as chunks."""
-        checks.positive_int("chunk_size", chunk_size)
-        return self._chunks(self._path(project, job_id, "artifacts"), chunk_size)
+        path = paths.job_artifacts(project, job_id)
+        return self._chunks(path, checks.positive_int("chunk_size", chunk_size))
 
     def artifact_file(
         self,
@@ -56,9 +42,8 @@ class ArtifactMethods(Service):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> AsyncGenerator[bytes, None]:
         """One file from the job's artifacts archive, as chunks."""
-        checks.positive_int("chunk_size", chunk_size)
-        path = self._path(project, job_id, f"artifacts/{_file_path(artifact_path)}")
-        return self._chunks(path, chunk_size)
+        path = paths.job_artifact_file(project, job_id, artifact_path)
+        return self._chunks(path, checks.positive_int("chunk_size", chunk_size))
 
     def artifacts_by_ref(
         self,
@@ -69,9 +54,9 @@ class ArtifactMethods(Service):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> AsyncGenerator[bytes, None]:
         """The archive of the latest successful job ``job_name`` on branch or tag ``ref``."""
-        checks.positive_int("chunk_size", chunk_size)
-        path = self._jobs_path(project, f"artifacts/{segment(checks.ref(ref))}/download")
-        return self._chunks(path, chunk_size, [("job", checks.text("job_name", job_name))])
+        path = paths.ref_artifacts(project, ref)
+        query = [("job", checks.text("job_name", job_name))]
+        return self._chunks(path, checks.positive_int("chunk_size", chunk_size), query)
 
     def artifact_file_by_ref(
         self,
@@ -83,10 +68,9 @@ class ArtifactMethods(Service):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> AsyncGenerator[bytes, None]:
         """One file of the latest successful job ``job_name`` on ``ref``."""
-        checks.positive_int("chunk_size", chunk_size)
-        ref_part = segment(checks.ref(ref))
-        path = self._jobs_path(project, f"artifacts/{ref_part}/raw/{_file_path(artifact_path)}")
-        return self._chunks(path, chunk_size, [("job", checks.text("job_name", job_name))])
+        path = paths.ref_artifact_file(project, ref, artifact_path)
+        query = [("job", checks.text("job_name", job_name))]
+        return self._chunks(path, checks.positive_int("chunk_size", chunk_size), query)
 
     async def save_artifacts(
         self, project: int | str, job_id: int, path: str | os.PathLike[str]
@@ -97,12 +81,12 @@ class ArtifactMethods(Service):
     async def keep_artifacts(self, project: int | str, job_id: int) -> Job:
         """Keep the job's artifacts from expiring; returns the job."""
         response = await self._transport.request(
-            "POST", self._path(project, job_id, "artifacts/keep"), idempotent=True
+            "POST", paths.job_artifacts_keep(project, job_id), idempotent=True
         )
         return structure(response, response.json(), Job)
 
     async def delete_artifacts(self, project: int | str, job_id: int) -> None:
         """Delete the job's artifacts (GitLab answers 204)."""
         await self._transport.request(
-            "DELETE", self._path(project, job_id, "artifacts"), idempotent=True
+            "DELETE", paths.job_artifacts(project, job_id), idempotent=True
         )

@@ -6,7 +6,6 @@ from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from datetime import datetime
 from typing import Any, TypeVar, cast
-from urllib.parse import quote
 
 from .. import _checks as checks
 from .._converter import structure as structure_data
@@ -14,7 +13,7 @@ from .._errors import ResponseError
 from .._pagination import ListOptions, Pagination, iter_items
 from .._transport import Params, Response, Transport, body_chunks
 
-__all__ = ["Scope", "Service", "scope_query", "segment", "structure"]
+__all__ = ["Scope", "Service", "scope_query", "structure"]
 
 T = TypeVar("T")
 
@@ -27,11 +26,6 @@ PAGINATIONS = ("offset", "keyset")
 def scope_query(scope: Scope) -> list[tuple[str, str]]:
     """GitLab's repeated ``scope[]`` parameters for one status or several (checked)."""
     return [("scope[]", status) for status in checks.statuses(scope)]
-
-
-def segment(value: int | str) -> str:
-    """One checked project path or id as a path segment, ``/`` encoded as ``%2F``."""
-    return str(value) if isinstance(value, int) else quote(value, safe="")
 
 
 class Service:

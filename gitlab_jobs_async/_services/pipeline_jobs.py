@@ -6,22 +6,16 @@ from collections.abc import AsyncGenerator, Iterable
 from functools import partial
 
 from .. import _checks as checks
+from .. import _paths as paths
 from .._merge import merge
 from .._models import Job
-from ._base import Scope, Service, scope_query, segment
+from ._base import Scope, Service, scope_query
 
 __all__ = ["PipelineJobs"]
 
 
 class PipelineJobs(Service):
     """``/projects/:id/pipelines/:pipeline_id/jobs`` (reached as ``gl.pipeline_jobs``)."""
-
-    @staticmethod
-    def _path(project: int | str, pipeline_id: int) -> str:
-        return (
-            f"projects/{segment(checks.project(project))}/pipelines/"
-            f"{checks.pipeline_id(pipeline_id)}/jobs"
-        )
 
     def list(
         self,
@@ -47,7 +41,7 @@ class PipelineJobs(Service):
         """
         options = self._options(per_page=per_page, concurrency=concurrency, max_items=max_items)
         return self._iter(
-            self._path(project, pipeline_id),
+            paths.pipeline_jobs(project, pipeline_id),
             Job,
             options,
             params=_retried(include_retried),
@@ -74,7 +68,13 @@ class PipelineJobs(Service):
         sources = [
             (
                 (project, pipeline_id),
-                partial(self._iter, self._path(project, pipeline_id), Job, options, params=params),
+                partial(
+                    self._iter,
+                    paths.pipeline_jobs(project, pipeline_id),
+                    Job,
+                    options,
+                    params=params,
+                ),
             )
             for project, pipeline_id in pairs
         ]

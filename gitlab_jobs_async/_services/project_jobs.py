@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import ClientResponse
 
 from .. import _checks as checks
+from .. import _paths as paths
 from .._files import SavedFile, save_chunks
 from .._follow import follow_log
 from .._merge import merge
@@ -68,7 +69,7 @@ class ProjectJobs(ArtifactMethods):
             max_items=max_items,
             created_after=created_after,
         )
-        return self._iter(self._jobs_path(project), Job, options, scope=scope)
+        return self._iter(paths.project_jobs(project), Job, options, scope=scope)
 
     def list_many(
         self,
@@ -98,14 +99,14 @@ class ProjectJobs(ArtifactMethods):
         )
         scopes = scope_query(scope)  # checked once, now
         sources = [
-            (key, partial(self._iter, self._jobs_path(key), Job, options, params=scopes))
+            (key, partial(self._iter, paths.project_jobs(key), Job, options, params=scopes))
             for key in keys
         ]
         return merge(sources)
 
     async def get(self, project: int | str, job_id: int) -> Job:
         """One job. A bridge's id gives :class:`~gitlab_jobs_async.NotFound`, as in GitLab."""
-        return await self._get(self._path(project, job_id), Job)
+        return await self._get(paths.job(project, job_id), Job)
 
     def trace(
         self, project: int | str, job_id: int, *, chunk_size: int = DEFAULT_CHUNK_SIZE
@@ -115,9 +116,8 @@ class ProjectJobs(ArtifactMethods):
         GitLab sends the whole current log every time (a running job's partial log; an empty
         body when there is none). Leave the loop early and the connection is released.
         """
-        path = self._path(project, job_id, "trace")
-        checks.positive_int("chunk_size", chunk_size)
-        return self._chunks(path, chunk_size)
+        path = paths.job_trace(project, job_id)
+        return self._chunks(path, checks.positive_int("chunk_size", chunk_size))
 
     def follow(
         self,
@@ -136,8 +136,8 @@ class ProjectJobs(ArtifactMethods):
         canceled or skipped. Raises :class:`~gitlab_jobs_async.LogRewritten` if the log
         shrinks or changes behind the point already read (an erased job).
         """
-        path = self._path(project, job_id, "trace")
-        job_path = self._path(project, job_id)
+        path = paths.job_trace(project, job_id)
+        job_path = paths.job(project, job_id)
         checks.positive_int("chunk_size", chunk_size)
         if checks.positive_seconds("max_poll", max_poll) < checks.positive_seconds("poll", poll):
             raise ValueError("max_poll must be at least poll")
@@ -168,15 +168,17 @@ class ProjectJobs(ArtifactMethods):
         body = {"force": True} if checks.boolean("force", force) else None
         # Cancelling twice is harmless (GitLab answers 201 with the job either way), so a
         # cancel is retried like a GET.
-        return await self._post(self._path(project, job_id, "cancel"), Job, body, idempotent=True)
+        return await self._post(
+            paths.job_action(project, job_id, "cancel"), Job, body, idempotent=True
+        )
 
     async def retry(self, project: int | str, job_id: int) -> Job:
         """Retry a finished job and return the **new** job, which has a new id."""
-        return await self._post(self._path(project, job_id, "retry"), Job)
+        return await self._post(paths.job_action(project, job_id, "retry"), Job)
 
     async def erase(self, project: int | str, job_id: int) -> Job:
         """Erase a finished job's log and artifacts and return the job."""
-        return await self._post(self._path(project, job_id, "erase"), Job)
+        return await self._post(paths.job_action(project, job_id, "erase"), Job)
 
     async def play(
         self,
@@ -189,7 +191,7 @@ class ProjectJobs(ArtifactMethods):
 
         Returns a :class:`Job`, or a :class:`Bridge` when the job is a trigger job.
         """
-        path = self._path(project, job_id, "play")
+        path = paths.job_action(project, job_id, "play")
         body: dict[str, Any] | None = None
         if variables is not None:
             body = {"job_variables_attributes": _variables(variables)}
