@@ -6,22 +6,18 @@ import enum
 import ipaddress
 import logging
 import os
-from collections.abc import AsyncGenerator, Mapping
-from contextlib import aclosing
+from collections.abc import Mapping
 from ssl import SSLContext
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import aiohttp
 
 from . import _checks as checks
-from . import _paths as paths
 from ._config import DEFAULT_TIMEOUT, Credentials, RetryPolicy
-from ._errors import ResponseError
-from ._pagination import ListOptions, iter_items
 from ._ratelimit import RateLimit
-from ._services import Bridges, PipelineJobs, ProjectJobs, TokenJob
-from ._transport import Response, Transport
+from ._services import Bridges, Groups, PipelineJobs, ProjectJobs, TokenJob
+from ._transport import Transport
 from ._version import __version__
 
 __all__ = ["GITLAB_COM_REQUESTS_PER_MINUTE", "GitLab"]
@@ -120,6 +116,8 @@ class GitLab:
         """A pipeline's trigger jobs."""
         self.token_job = TokenJob(self._transport, per_page=size)
         """The CI job token's own job (needs ``job_token``)."""
+        self.groups = Groups(self._transport, per_page=size)
+        """A group's projects."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: object) -> GitLab:
@@ -147,24 +145,6 @@ class GitLab:
             "no GitLab URL in the environment: set GITLAB_URL (and GITLAB_TOKEN), "
             "or run inside a CI job (CI_SERVER_URL and CI_JOB_TOKEN)"
         )
-
-    def group_projects(
-        self, group: int | str, *, include_subgroups: bool = True
-    ) -> AsyncGenerator[str, None]:
-        """The full paths of a group's projects, for audits across a group.
-
-        ``GET /groups/:id/projects`` (``group`` is a numeric id or a full path), newest
-        project first, with subgroups' projects unless ``include_subgroups=False``.
-        """
-        path = paths.group_projects(group)
-        params = [
-            ("include_subgroups", "true" if include_subgroups else "false"),
-            ("order_by", "id"),
-            ("sort", "desc"),
-            ("simple", "true"),
-        ]
-        options = ListOptions(per_page=100, concurrency=self._transport.max_concurrency)
-        return _paths(iter_items(self._transport, path, params, options))
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -214,22 +194,6 @@ class GitLab:
             await session.close()
         self._transport.attach(None)
         self._state = _State.CLOSED
-
-
-async def _paths(
-    items: AsyncGenerator[tuple[Response, dict[str, Any]], None],
-) -> AsyncGenerator[str, None]:
-    async with aclosing(items):
-        async for response, item in items:
-            path = item.get("path_with_namespace")
-            if not isinstance(path, str):
-                raise ResponseError(
-                    "project without path_with_namespace",
-                    status=response.status,
-                    method=response.method,
-                    url=response.url,
-                )
-            yield path
 
 
 def _loopback(host: str) -> bool:

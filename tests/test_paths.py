@@ -206,7 +206,7 @@ ENDPOINTS: dict[str, Case] = {
         lambda c: [("GET", f"{P}/pipelines/{c.world.pipeline.id}/bridges", FIRST_PAGE)],
     ),
     "group projects": (
-        lambda c: c.gl.group_projects("group/sub"),
+        lambda c: c.gl.groups.projects("group/sub"),
         lambda c: [
             (
                 "GET",

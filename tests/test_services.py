@@ -500,11 +500,37 @@ async def test_group_projects(fake):
     for path in ("acme/web/frontend", "acme/web/backend", "acme/infra", "other/thing"):
         fake.add_member(fake.add_project(path), user, "reporter")
     async with GitLab(fake.url, private_token=token) as gl:
-        every = [p async for p in gl.group_projects("acme")]
-        direct = [p async for p in gl.group_projects("acme", include_subgroups=False)]
-        web = [p async for p in gl.group_projects("acme/web")]
+        every = [p async for p in gl.groups.projects("acme")]
+        direct = [p async for p in gl.groups.projects("acme", include_subgroups=False)]
+        web = [p async for p in gl.groups.projects("acme/web")]
         with pytest.raises(NotFound):
-            [p async for p in gl.group_projects("nobody")]
+            [p async for p in gl.groups.projects("nobody")]
     assert every == ["acme/infra", "acme/web/backend", "acme/web/frontend"]
     assert direct == ["acme/infra"] and web == ["acme/web/backend", "acme/web/frontend"]
     assert fake.requests[0].path == "/api/v4/groups/acme/projects"
+
+
+async def test_group_projects_use_the_client_page_size(fake):
+    """The group's projects list pages by the client's per_page, like every other list."""
+    user = fake.add_user("lead")
+    token = fake.add_personal_token(user)
+    for n in range(5):
+        fake.add_member(fake.add_project(f"acme/app{n}"), user, "reporter")
+    async with GitLab(fake.url, private_token=token, per_page=2) as gl:
+        found = [p async for p in gl.groups.projects("acme")]
+        assert [p async for p in gl.groups.projects("acme", per_page=5)] == found
+    assert found == [f"acme/app{n}" for n in reversed(range(5))]
+    sizes = {r.param("per_page") for r in fake.requests}
+    assert sizes == {"2", "5"}
+
+
+async def test_group_projects_check_arguments_before_any_request(fake):
+    """A bad group, flag or page size is refused by name with no request sent."""
+    async with GitLab(fake.url) as gl:
+        with pytest.raises(ValueError, match="group"):
+            gl.groups.projects("acme//web")
+        with pytest.raises(TypeError, match="include_subgroups"):
+            gl.groups.projects("acme", include_subgroups="yes")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="per_page"):
+            gl.groups.projects("acme", per_page=101)
+    assert fake.requests == []

@@ -303,7 +303,7 @@ async def cmd_audit(args: argparse.Namespace, out: Output) -> int:
     async with client(args) as gl:
         projects = list(args.projects)
         for group in args.group:
-            projects += [p async for p in gl.group_projects(_project(group)) if p not in projects]
+            projects += [p async for p in gl.groups.projects(_project(group)) if p not in projects]
         if not projects:
             raise ConfigError("audit needs PROJECT arguments or --group")
         report = await run_audit(gl, projects, out, scope=args.scope or None, since=since)
