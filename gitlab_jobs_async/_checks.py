@@ -8,6 +8,7 @@ the argument. Values are checked at run time because callers may be untyped. Str
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TypeVar
@@ -33,6 +34,7 @@ __all__ = [
     "project",
     "projects",
     "ref",
+    "shown_url",
     "statuses",
     "text",
     "token",
@@ -233,21 +235,62 @@ def variables(value: object) -> dict[str, str]:
 # -- the client's construction ------------------------------------------------------------
 
 
+def shown_url(value: str) -> str:
+    """``value`` quoted for an error message, with user info, query and fragment redacted.
+
+    Works on text that is not a URL at all, so the message about a malformed URL can never
+    quote a token written into it (``oauth2:glpat-...@host``, ``host?private_token=...``).
+    """
+    cut = min((i for i in (value.find("?"), value.find("#")) if i >= 0), default=len(value))
+    shown = value[:cut]
+    start = shown.find("://") + 3 if "://" in shown else 0
+    slash = shown.find("/", start)
+    end = slash if slash >= 0 else len(shown)
+    at = shown.rfind("@", start, end)
+    if at >= 0:
+        shown = f"{shown[:start]}<redacted>@{shown[at + 1 :]}"
+    if cut < len(value):
+        shown += "?<redacted>" if value[cut] == "?" else "#<redacted>"
+    return repr(shown if len(shown) <= 120 else shown[:117] + "...")
+
+
+def _parsed(value: str) -> URL | None:
+    """``value`` parsed, or ``None``: the caller raises its own error, outside this ``except``,
+    so yarl's exception (whose message may quote the URL) is not chained to it."""
+    try:
+        url = URL(value)
+        url.host, url.port  # noqa: B018 - both decode lazily and can raise
+    except ValueError:
+        return None
+    return url
+
+
 def api_url(value: object) -> URL:
     """GitLab's address as the API base URL ending in ``/api/v4/``.
 
     An http(s) URL with a host, without user info, query or fragment; ``/api/v4`` is added
-    unless already there and a relative URL root (``/gitlab``) is kept.
+    unless already there and a relative URL root (``/gitlab``) is kept. No message quotes
+    user info or a query: a URL with a token in it is refused without showing the token.
     """
     if not isinstance(value, str):
         raise TypeError(f"url must be a str, not {_type_name(value)}")
-    parsed = URL(value)
+    start = value.find("://") + 3 if "://" in value else 0
+    authority = re.split(r"[/?#]", value[start:], maxsplit=1)[0]
+    if "@" in authority:
+        raise ValueError(
+            "url must not carry credentials; pass a token argument instead "
+            f"(got {shown_url(value)})"
+        )
+    if "?" in value or "#" in value:
+        raise ValueError(f"url must not have a query or a fragment (got {shown_url(value)})")
+    parsed = _parsed(value)
+    if parsed is None:
+        raise ValueError(f"url is not a valid URL: {shown_url(value)}")
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"url must be an http(s) URL with a host, got {value!r}")
-    if parsed.user is not None or parsed.password is not None:
-        raise ValueError("url must not carry credentials; pass a token argument instead")
-    if parsed.query_string or parsed.fragment:
-        raise ValueError("url must not have a query or a fragment")
+        raise ValueError(
+            f"url must be an http(s) URL with a host, e.g. https://gitlab.example.com "
+            f"(got {shown_url(value)})"
+        )
     path = parsed.path.rstrip("/")
     if not path.endswith("/api/v4"):
         path += "/api/v4"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gitlab_jobs_async import JobStatus
+from gitlab_jobs_async import GitLab, JobStatus
 from gitlab_jobs_async import _checks as checks
 
 
@@ -173,3 +173,66 @@ def test_positive_seconds_rejects(value, error):
     """Poll intervals are finite, positive numbers of seconds."""
     with pytest.raises(error, match="poll"):
         checks.positive_seconds("poll", value)
+
+
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    found = []
+    while exc is not None and exc not in found:
+        found.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return found
+
+
+@pytest.mark.parametrize(
+    ("url", "what"),
+    [
+        ("oauth2:glpat-SECRET@gitlab.example.com", "credentials"),
+        ("https://oauth2:glpat-SECRET@gitlab.example.com", "credentials"),
+        ("ftp://user:SECRET@host", "credentials"),
+        ("https://SECRET@gitlab.example.com:99999", "credentials"),
+        ("http://user:SECRET@[::1", "credentials"),
+        ("gitlab.example.com?private_token=glpat-SECRET", "query"),
+        ("https://gitlab.example.com/?private_token=glpat-SECRET", "query"),
+        ("https://gitlab.example.com/#SECRET", "fragment"),
+        ("http://[::1/?token=SECRET", "query"),
+    ],
+)
+def test_bad_url_errors_never_quote_the_secret(url, what):
+    """A URL with a token in its user info, query or fragment is refused without showing it."""
+    with pytest.raises(ValueError, match=what) as info:
+        GitLab(url)
+    for exc in _chain(info.value):
+        assert "SECRET" not in str(exc) and "SECRET" not in repr(exc)
+
+
+@pytest.mark.parametrize(
+    ("url", "what", "shown"),
+    [
+        ("gitlab.example.com", "http\\(s\\) URL with a host", "gitlab.example.com"),
+        ("ftp://gitlab.example.com", "http\\(s\\) URL with a host", "ftp://gitlab.example.com"),
+        ("https://", "http\\(s\\) URL with a host", "https://"),
+        ("http://[::1", "not a valid URL", "http://[::1"),
+        ("https://gitlab.example.com:99999", "not a valid URL", ":99999"),
+    ],
+)
+def test_bad_url_errors_name_the_problem(url, what, shown):
+    """A URL without secrets is quoted, so the message shows what to fix, with no chained cause."""
+    with pytest.raises(ValueError, match=what) as info:
+        GitLab(url)
+    assert shown in str(info.value)
+    assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("https://u:p@host/x", "'https://<redacted>@host/x'"),
+        ("u:p@host", "'<redacted>@host'"),
+        ("https://host/a@b", "'https://host/a@b'"),
+        ("host?private_token=x#y", "'host?<redacted>'"),
+        ("https://host#frag", "'https://host#<redacted>'"),
+    ],
+)
+def test_shown_url(text, shown):
+    """User info before the host, the query and the fragment are redacted; a path is kept."""
+    assert checks.shown_url(text) == shown
