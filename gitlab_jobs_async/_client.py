@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Self
 
 import aiohttp
+import attrs
 
 from . import _checks as checks
 from ._config import DEFAULT_TIMEOUT, Credentials, RetryPolicy
@@ -21,6 +22,8 @@ from ._transport import Transport
 from ._version import __version__
 
 __all__ = ["GITLAB_COM_REQUESTS_PER_MINUTE", "GitLab"]
+
+TOKEN_KINDS = ("private_token", "oauth_token", "job_token")
 
 USER_AGENT = f"gitlab-jobs-async/{__version__}"
 _READ_BUFFER = 2**20
@@ -126,25 +129,24 @@ class GitLab:
         ``GITLAB_URL`` with ``GITLAB_TOKEN`` (a private token; optional) when ``GITLAB_URL`` is
         set. Otherwise, inside a CI job, ``CI_API_V4_URL`` or ``CI_SERVER_URL`` with
         ``GITLAB_TOKEN`` if set, else ``CI_JOB_TOKEN``. A job token is only ever sent to the
-        CI server's own URL. Other keyword arguments go to :class:`GitLab`.
+        CI server's own URL. Other keyword arguments go to :class:`GitLab`; a token given
+        there (``private_token=``, ``oauth_token=``, ``job_token=``) replaces the
+        environment's token and goes to the environment's URL.
 
         Raises:
             ValueError: when no URL is set, naming the variables to set.
         """
         env = os.environ if environ is None else environ
-        token = env.get("GITLAB_TOKEN") or None
-        if env.get("GITLAB_URL"):
-            return cls(env["GITLAB_URL"], private_token=token, **kwargs)  # type: ignore[arg-type]
-        ci_url = env.get("CI_API_V4_URL") or env.get("CI_SERVER_URL")
-        if ci_url:
-            if token:
-                return cls(ci_url, private_token=token, **kwargs)  # type: ignore[arg-type]
-            job_token = env.get("CI_JOB_TOKEN") or None
-            return cls(ci_url, job_token=job_token, **kwargs)  # type: ignore[arg-type]
-        raise ValueError(
-            "no GitLab URL in the environment: set GITLAB_URL (and GITLAB_TOKEN), "
-            "or run inside a CI job (CI_SERVER_URL and CI_JOB_TOKEN)"
-        )
+        found = read_environment(env)
+        if found is None:
+            raise ValueError(
+                "no GitLab URL in the environment: set GITLAB_URL (and GITLAB_TOKEN), "
+                "or run inside a CI job (CI_SERVER_URL and CI_JOB_TOKEN)"
+            )
+        # An explicit token argument wins over the environment's token.
+        explicit = {kind: kwargs.pop(kind) for kind in TOKEN_KINDS if kind in kwargs}
+        tokens = {kind: token for kind, token in explicit.items() if token is not None}
+        return cls(found.url, **(tokens or found.tokens()), **kwargs)  # type: ignore[arg-type]
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -201,3 +203,41 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
+
+
+@attrs.frozen
+class Environment:
+    """Where the environment points a client, and with which token. Strictly private."""
+
+    url: str
+    url_variable: str
+    kind: str | None = None
+    token: str | None = attrs.field(default=None, repr=False)
+    token_variable: str | None = None
+
+    def tokens(self) -> dict[str, str]:
+        """The token as a keyword argument of :class:`GitLab` (none for anonymous)."""
+        return {self.kind: self.token} if self.kind and self.token else {}
+
+
+def read_environment(env: Mapping[str, str]) -> Environment | None:
+    """The URL and token :meth:`GitLab.from_env` uses, each with the variable it came from.
+
+    ``GITLAB_URL`` pairs with ``GITLAB_TOKEN``; a CI job's ``CI_API_V4_URL`` or
+    ``CI_SERVER_URL`` with ``GITLAB_TOKEN`` if set, else ``CI_JOB_TOKEN``. ``None`` when no
+    URL is set.
+    """
+    token = env.get("GITLAB_TOKEN") or None
+    if env.get("GITLAB_URL"):
+        if token is None:
+            return Environment(env["GITLAB_URL"], "GITLAB_URL")
+        return Environment(env["GITLAB_URL"], "GITLAB_URL", "private_token", token, "GITLAB_TOKEN")
+    variable = next((v for v in ("CI_API_V4_URL", "CI_SERVER_URL") if env.get(v)), None)
+    if variable is None:
+        return None
+    if token is not None:
+        return Environment(env[variable], variable, "private_token", token, "GITLAB_TOKEN")
+    job_token = env.get("CI_JOB_TOKEN") or None
+    if job_token is None:
+        return Environment(env[variable], variable)
+    return Environment(env[variable], variable, "job_token", job_token, "CI_JOB_TOKEN")
