@@ -11,19 +11,23 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TypeVar
+from ssl import SSLContext
+from typing import Any, TypeVar
 
+import aiohttp
 from yarl import URL
 
 from ._models import JobStatus
 
 __all__ = [
+    "MIN_REQUESTS_PER_MINUTE",
     "api_url",
     "artifact_path",
     "aware_datetime",
     "boolean",
     "choice",
     "group",
+    "header_value",
     "instance",
     "job_id",
     "per_page",
@@ -34,9 +38,12 @@ __all__ = [
     "project",
     "projects",
     "ref",
+    "requests_per_minute",
     "shown_url",
+    "ssl_option",
     "statuses",
     "text",
+    "timeout",
     "token",
     "variables",
 ]
@@ -44,6 +51,9 @@ __all__ = [
 T = TypeVar("T")
 
 _STATUS_VALUES = frozenset(s.value for s in JobStatus)
+_HEADER_BREAKERS = frozenset("\r\n\x00")
+MIN_REQUESTS_PER_MINUTE = 1.0
+"""The slowest pace accepted: one request a minute (a slower one would stall a list for hours)."""
 
 
 def _type_name(value: object) -> str:
@@ -133,10 +143,13 @@ def text(name: str, value: object) -> str:
 
 
 def _segments(name: str, value: str) -> str:
-    """Refuse empty segments."""
+    """Refuse empty, ``.`` and ``..`` segments: a server or proxy that normalises dot
+    segments would send ``groups/../projects`` to another endpoint altogether."""
     parts = value.split("/")
     if any(not part for part in parts):
         raise ValueError(f"{name} path has an empty segment: {value!r}")
+    if any(part in (".", "..") for part in parts):
+        raise ValueError(f"{name} path has a '.' or '..' segment: {value!r}")
     return value
 
 
@@ -167,7 +180,7 @@ def group(value: object) -> int | str:
 
 def ref(value: object) -> str:
     """A branch or tag name (``main``, ``release/1.2``)."""
-    return text("ref", value)
+    return _segments("ref", text("ref", value))
 
 
 def artifact_path(value: object) -> str:
@@ -201,20 +214,34 @@ def statuses(scope: object) -> tuple[str, ...]:
     return tuple(found)
 
 
-def projects(value: Iterable[int | str]) -> list[int | str]:
-    """Many projects, each checked."""
-    items = list(value)
+def _many(name: str, value: object, what: str) -> list[Any]:
+    if isinstance(value, str | bytes):
+        raise TypeError(
+            f"{name} must be an iterable of {what}, not a {_type_name(value)} "
+            "(a string iterates its characters): wrap one in a list"
+        )
+    if not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be an iterable of {what}, not {_type_name(value)}")
+    return list(value)
+
+
+def projects(value: object) -> list[int | str]:
+    """Many projects (a list, tuple, set, generator...; never one ``str``), each checked."""
+    items = _many("projects", value, "projects (ids or paths)")
     for item in items:
         project(item)
     return items
 
 
-def pipelines(value: Iterable[tuple[int | str, int]]) -> list[tuple[int | str, int]]:
+def pipelines(value: object) -> list[tuple[int | str, int]]:
     """Many ``(project, pipeline_id)`` pairs, each checked."""
-    pairs = list(value)
-    for item_project, item_pipeline in pairs:
-        project(item_project)
-        pipeline_id(item_pipeline)
+    pairs = []
+    for item in _many("pipelines", value, "(project, pipeline_id) pairs"):
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise TypeError(f"pipelines must hold (project, pipeline_id) pairs, not {item!r}")
+        project(item[0])
+        pipeline_id(item[1])
+        pairs.append(item)
     return pairs
 
 
@@ -297,10 +324,50 @@ def api_url(value: object) -> URL:
     return parsed.with_path(path + "/")
 
 
+def header_value(name: str, value: object) -> str:
+    """A ``str`` that can travel as one header value: no CR, LF or NUL."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {_type_name(value)}")
+    if _HEADER_BREAKERS.intersection(value):
+        raise ValueError(f"{name} must not contain CR, LF or NUL characters")
+    return value
+
+
 def token(kind: str, value: object) -> str:
     """A token: a non-blank ``str`` that fits in one header (never quoted in an error)."""
     if not isinstance(value, str):
         raise TypeError(f"{kind} must be a str, not {_type_name(value)}")
-    if not value.strip() or any(c in value for c in "\r\n"):
-        raise ValueError(f"{kind} must be a non-empty single-line string")
+    if not value.strip() or _HEADER_BREAKERS.intersection(value):
+        raise ValueError(f"{kind} must be a non-empty single-line string without NUL")
     return value
+
+
+def timeout(value: object) -> aiohttp.ClientTimeout:
+    """An ``aiohttp.ClientTimeout`` (``None`` is refused: no timeout at all is never meant)."""
+    if not isinstance(value, aiohttp.ClientTimeout):
+        raise TypeError(
+            f"timeout must be an aiohttp.ClientTimeout (e.g. DEFAULT_TIMEOUT), "
+            f"not {_type_name(value)}"
+        )
+    return value
+
+
+def ssl_option(value: object) -> SSLContext | bool:
+    """``True`` (verify), ``False`` (do not verify) or an ``ssl.SSLContext``."""
+    if not isinstance(value, bool | SSLContext):
+        raise TypeError(f"ssl must be True, False or an ssl.SSLContext, not {value!r}")
+    return value
+
+
+def requests_per_minute(value: object) -> float | None:
+    """``None`` (no pace), or a finite pace of at least :data:`MIN_REQUESTS_PER_MINUTE`."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"requests_per_minute must be a number or None, not {_type_name(value)}")
+    if not (math.isfinite(value) and value >= MIN_REQUESTS_PER_MINUTE):
+        raise ValueError(
+            f"requests_per_minute must be a finite number of at least "
+            f"{MIN_REQUESTS_PER_MINUTE:g}, or None for no pace; got {value}"
+        )
+    return float(value)

@@ -63,7 +63,8 @@ class GitLab:
             every list and call (default 8); also each list's default page concurrency.
         requests_per_minute: an optional pace for the whole client, e.g.
             :data:`GITLAB_COM_REQUESTS_PER_MINUTE` (2,000, GitLab.com's authenticated API
-            limit) or 600 for a job-list-heavy audit (GitLab's default limit on that list).
+            limit) or 600 for a job-list-heavy audit (GitLab's default limit on that list);
+            at least 1, or ``None`` (default) for no pace.
         max_body_size: a JSON answer larger than this many bytes raises
             :class:`ResponseError` (default 64 MiB).
         ssl: ``False`` to skip TLS verification, or an ``ssl.SSLContext`` with your own CA
@@ -71,7 +72,10 @@ class GitLab:
         user_agent: the ``User-Agent`` header (default ``gitlab-jobs-async/<version>``).
 
     Raises:
-        ValueError: for a malformed URL or more than one token.
+        TypeError: for an argument of the wrong type (``timeout=None``, ``ssl="yes"``).
+        ValueError: for a malformed URL, more than one token, a token or ``user_agent``
+            with CR, LF or NUL, or a ``requests_per_minute`` that is not a finite number of
+            at least 1.
     """
 
     def __init__(
@@ -97,18 +101,23 @@ class GitLab:
         )
         self._transport = Transport(
             base_url=self._base_url,
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
+            headers={
+                "User-Agent": checks.header_value("user_agent", user_agent),
+                "Accept": "application/json",
+            },
             credentials=self._credentials.headers() if self._credentials else {},
-            timeout=timeout,
-            retry=retry or RetryPolicy(),
+            timeout=checks.timeout(timeout),
+            retry=RetryPolicy() if retry is None else checks.instance("retry", retry, RetryPolicy),
             max_concurrency=checks.positive_int("max_concurrency", max_concurrency),
-            requests_per_minute=requests_per_minute,
+            requests_per_minute=checks.requests_per_minute(requests_per_minute),
             max_body_size=checks.positive_int("max_body_size", max_body_size),
-            ssl=ssl,
+            ssl=checks.ssl_option(ssl),
         )
         if self._base_url.scheme == "http" and not _loopback(self._base_url.host or ""):
             log.warning("%s is plain http: tokens and data travel unencrypted", self._base_url)
-        self._borrowed = session
+        self._borrowed = (
+            None if session is None else checks.instance("session", session, aiohttp.ClientSession)
+        )
         self._state = _State.UNOPENED
         size = checks.per_page(per_page)
         self.project_jobs = ProjectJobs(self._transport, per_page=size)

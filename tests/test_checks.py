@@ -236,3 +236,45 @@ def test_bad_url_errors_name_the_problem(url, what, shown):
 def test_shown_url(text, shown):
     """User info before the host, the query and the fragment are redacted; a path is kept."""
     assert checks.shown_url(text) == shown
+
+
+CONSTRUCTION = {
+    "rpm 0": ({"requests_per_minute": 0}, ValueError, "requests_per_minute"),
+    "rpm negative": ({"requests_per_minute": -60}, ValueError, "requests_per_minute"),
+    "rpm NaN": ({"requests_per_minute": float("nan")}, ValueError, "requests_per_minute"),
+    "rpm inf": ({"requests_per_minute": float("inf")}, ValueError, "requests_per_minute"),
+    "rpm 1e-7": ({"requests_per_minute": 1e-7}, ValueError, "at least 1"),
+    "rpm str": ({"requests_per_minute": "600"}, TypeError, "requests_per_minute"),
+    "rpm bool": ({"requests_per_minute": True}, TypeError, "requests_per_minute"),
+    "timeout None": ({"timeout": None}, TypeError, "timeout"),
+    "timeout number": ({"timeout": 30}, TypeError, "ClientTimeout"),
+    "ssl 'yes'": ({"ssl": "yes"}, TypeError, "ssl"),
+    "ssl None": ({"ssl": None}, TypeError, "ssl"),
+    "user_agent CRLF": ({"user_agent": "x\r\nX-Injected: 1"}, ValueError, "user_agent"),
+    "user_agent NUL": ({"user_agent": "x\x00"}, ValueError, "user_agent"),
+    "user_agent None": ({"user_agent": None}, TypeError, "user_agent"),
+    "private_token NUL": ({"private_token": "glpat-SE\x00CRET"}, ValueError, "private_token"),
+    "private_token CR": ({"private_token": "glpat-SE\rCRET"}, ValueError, "private_token"),
+    "oauth_token LF": ({"oauth_token": "SECRET\n"}, ValueError, "oauth_token"),
+    "job_token int": ({"job_token": 123}, TypeError, "job_token"),
+    "retry str": ({"retry": "fast"}, TypeError, "retry"),
+    "session str": ({"session": "shared"}, TypeError, "session"),
+    "max_concurrency 0": ({"max_concurrency": 0}, ValueError, "max_concurrency"),
+    "max_body_size 0": ({"max_body_size": 0}, ValueError, "max_body_size"),
+    "per_page 101": ({"per_page": 101}, ValueError, "per_page"),
+}
+
+
+@pytest.mark.parametrize(("options", "error", "match"), CONSTRUCTION.values(), ids=CONSTRUCTION)
+def test_construction_refuses_careless_options(options, error, match):
+    """Options that would fail later (or pace for years) are refused by name at construction."""
+    with pytest.raises(error, match=match) as info:
+        GitLab("https://gitlab.example.com", **options)
+    assert "SECRET" not in str(info.value)
+
+
+@pytest.mark.parametrize("pace", [1, 1.0, 600, 2000.5, None])
+def test_reasonable_paces_are_accepted(pace):
+    """A pace of one request a minute or more, or none, is accepted."""
+    gl = GitLab("https://gitlab.example.com", requests_per_minute=pace)
+    assert gl.url == "https://gitlab.example.com/api/v4/"

@@ -225,6 +225,49 @@ BAD_CALLS = {
         TypeError,
         "pipeline_id",
     ),
+    "list('..')": (lambda gl, tmp: gl.project_jobs.list(".."), ValueError, "project"),
+    "get('group/../app')": (
+        lambda gl, tmp: gl.project_jobs.get("group/../app", 1),
+        ValueError,
+        "'..' segment",
+    ),
+    "pipeline_jobs.list('./app')": (
+        lambda gl, tmp: gl.pipeline_jobs.list("./app", 1),
+        ValueError,
+        "project",
+    ),
+    "groups.projects('..')": (lambda gl, tmp: gl.groups.projects(".."), ValueError, "group"),
+    "groups.projects('acme/.')": (
+        lambda gl, tmp: gl.groups.projects("acme/."),
+        ValueError,
+        "group",
+    ),
+    "artifacts_by_ref(ref='..')": (
+        lambda gl, tmp: gl.project_jobs.artifacts_by_ref(PROJECT, "..", "build"),
+        ValueError,
+        "ref",
+    ),
+    "artifact_file_by_ref(ref='main/../x')": (
+        lambda gl, tmp: gl.project_jobs.artifact_file_by_ref(PROJECT, "main/../x", "b", "a"),
+        ValueError,
+        "ref",
+    ),
+    "list_many(str)": (
+        lambda gl, tmp: gl.project_jobs.list_many("group/app"),
+        TypeError,
+        "not a str",
+    ),
+    "pipeline_jobs.list_many(str)": (
+        lambda gl, tmp: gl.pipeline_jobs.list_many("group/app"),
+        TypeError,
+        "not a str",
+    ),
+    "pipeline_jobs.list_many(not pairs)": (
+        lambda gl, tmp: gl.pipeline_jobs.list_many([(PROJECT,)]),
+        TypeError,
+        "pairs",
+    ),
+    "list_many(None)": (lambda gl, tmp: gl.project_jobs.list_many(None), TypeError, "projects"),
 }
 
 
