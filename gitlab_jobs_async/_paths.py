@@ -3,10 +3,11 @@
 Paths are relative to the API base URL (``.../api/v4/``) and already percent-encoded; the
 transport joins them on as they are. Each builder checks its arguments (see ``_checks``), so
 no path can be made from an unchecked value and a missing id is a ``TypeError``, never a
-shorter path to another endpoint. A project's or group's full path and a ref are each one
-path segment, ``/`` sent as ``%2F``: GitLab's ``:id`` and ``:ref_name`` routes match one
-segment (``lib/api/ci/jobs.rb``, ``lib/api/ci/job_artifacts.rb``; "Namespaced paths" in
-GitLab's REST API documentation).
+shorter path to another endpoint. A project's or group's full path is one segment with ``/``
+sent as ``%2F``: GitLab's ``:id`` matches one segment (``NAMESPACE_OR_PROJECT_REQUIREMENTS``
+in ``lib/api/api.rb``; "Namespaced paths" in the REST API documentation). A ref is encoded
+the same way, which GitLab's ``:ref_name`` (``/.+/`` in ``lib/api/ci/job_artifacts.rb``)
+decodes to the same branch or tag.
 """
 
 from __future__ import annotations

@@ -95,7 +95,10 @@ def redact_url(url: URL) -> str:
 
 
 def error_message(body: bytes, content_type: str | None = None) -> str:
-    """Read GitLab's wording of an error from any of its error-body shapes (§8).
+    """Read GitLab's wording of an error from any of its error-body shapes.
+
+    They come from ``render_api_error!`` and ``rescue_from`` in GitLab's ``lib/api/helpers.rb``
+    and ``lib/api/api.rb``, and from the OAuth layer (``lib/api/api_guard.rb``).
 
     ``{"message": "..."}``, ``{"message": {"field": ["..."]}}``, ``{"message": {"error": "..."}}``,
     ``{"error": "..."}`` (optionally with ``error_description``) and plain text all give a
@@ -212,9 +215,11 @@ def parse_link(value: str | None) -> dict[str, URL]:
 def next_page(headers: Mapping[str, str]) -> int | None:
     """The next offset page number, or ``None`` on the last page.
 
-    GitLab sends ``X-Next-Page`` as an *empty string* on the last page (§5.1); when the header
-    is missing altogether the ``Link rel="next"`` query is read instead. Only the page number is
-    taken from either, never a host (§10 item 5).
+    GitLab sends ``X-Next-Page`` as an *empty string* on the last page (``next_page.to_s`` in
+    ``lib/gitlab/pagination/offset_header_builder.rb``); when the header is missing altogether
+    the ``Link rel="next"`` query is read instead. Only the page number is taken from either,
+    never a host: GitLab writes its configured external host into links, which may differ
+    from the URL the client was given.
     """
     if "X-Next-Page" in headers:
         value = headers["X-Next-Page"].strip()
@@ -233,7 +238,11 @@ def next_page(headers: Mapping[str, str]) -> int | None:
 
 
 def next_cursor(headers: Mapping[str, str]) -> str | None:
-    """The next keyset cursor, from ``Link rel="next"``; ``None`` on the last page (§5.3)."""
+    """The next keyset cursor, from ``Link rel="next"``; ``None`` on the last page.
+
+    GitLab's keyset pages link only the next one
+    (``lib/gitlab/pagination/keyset/header_builder.rb``).
+    """
     link = parse_link(headers.get("Link")).get("next")
     if link is None:
         return None

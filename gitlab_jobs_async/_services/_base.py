@@ -1,4 +1,4 @@
-"""What every service shares: the transport, argument checks and structuring. Strictly private."""
+"""What every service shares: the transport, list options and structuring. Strictly private."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def scope_query(scope: Scope) -> list[tuple[str, str]]:
 
 
 class Service:
-    """Base of the four services. Strictly private."""
+    """Base of the services. Strictly private."""
 
     def __init__(self, transport: Transport, *, per_page: int) -> None:
         self._transport = transport
