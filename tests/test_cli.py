@@ -16,8 +16,8 @@ import gitlab
 import pytest
 
 from gitlab_jobs_async import GitLab
-from gitlab_jobs_async._cli._commands import ConfigError, settings
 from gitlab_jobs_async._cli._demo import seed_demo
+from gitlab_jobs_async._cli._settings import ConfigError, settings
 from gitlab_jobs_async.testing import FakeGitLab
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith(("GITLAB_", "CI_"))} | {

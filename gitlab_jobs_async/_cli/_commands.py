@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import sys
 from collections import Counter
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .. import _checks as checks
-from .._client import GitLab, read_environment
+from .._client import GitLab
 from .._converter import converter
 from .._logtext import LineDecoder, LogSection, SectionParser, strip_ansi, visible
 from .._models import Bridge, Job
@@ -22,12 +20,9 @@ from ..testing import FakeGitLab
 from ._audit import AuditReport, audit
 from ._demo import seed_demo
 from ._output import Output
+from ._settings import ConfigError, client
 
-__all__ = ["COMMANDS", "ConfigError", "settings"]
-
-
-class ConfigError(Exception):
-    """A missing or malformed setting; the message says what to set."""
+__all__ = ["COMMANDS", "ConfigError"]
 
 
 def parse_since(text: str | None) -> datetime | None:
@@ -45,60 +40,6 @@ def parse_since(text: str | None) -> datetime | None:
             f"--since {text!r}: use 7d, 12h, 30m, 2w or a date like 2026-11-01"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def settings(
-    url: str | None, token: str | None, environ: Mapping[str, str]
-) -> tuple[str, dict[str, str], str | None]:
-    """Which GitLab a command talks to and with which token: ``(url, token kwargs, note)``.
-
-    An explicit flag always wins: ``--url`` with ``--token``, or ``--token`` alone with the
-    environment's URL (``GITLAB_URL``, else the CI job's). A token from the environment goes
-    only to the URL from the same environment: ``--url`` naming another GitLab without
-    ``--token`` runs anonymously, and ``note`` says why no token was sent.
-
-    Raises:
-        ConfigError: when no URL is given or set.
-    """
-    found = read_environment(environ)
-    if url:
-        if token:
-            return url, {"private_token": token}, None
-        if found is None or not found.tokens():
-            return url, {}, None
-        if _same_gitlab(url, found.url):
-            return url, found.tokens(), None
-        # Neither URL is quoted: either may carry what should not reach a log.
-        return (
-            url,
-            {},
-            (
-                f"--url is not ${found.url_variable}, so ${found.token_variable} is not sent "
-                "there; running anonymously (pass --token to authenticate)"
-            ),
-        )
-    if found is None:
-        raise ConfigError(
-            "no GitLab URL: pass --url (and --token) or set GITLAB_URL (and GITLAB_TOKEN)"
-        )
-    return found.url, ({"private_token": token} if token else found.tokens()), None
-
-
-def _same_gitlab(one: str, other: str) -> bool:
-    """Both name the same API root (scheme, host, port and path, as the client would use)."""
-    try:
-        a, b = checks.api_url(one), checks.api_url(other)
-    except (TypeError, ValueError):
-        return False
-    return (a.scheme, a.host, a.port, a.path) == (b.scheme, b.host, b.port, b.path)
-
-
-def client(args: argparse.Namespace) -> GitLab:
-    """The client for ``--url``/``--token`` and the environment, routed by :func:`settings`."""
-    url, tokens, note = settings(args.url, args.token, os.environ)
-    if note:
-        print(f"gitlab-jobs: {note}", file=sys.stderr)
-    return GitLab(url, **tokens)  # type: ignore[arg-type]
 
 
 def _project(text: str) -> int | str:
