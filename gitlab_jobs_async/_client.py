@@ -6,25 +6,24 @@ import enum
 import ipaddress
 import logging
 import os
-from collections.abc import AsyncGenerator, Mapping
-from contextlib import aclosing
+from collections.abc import Mapping
 from ssl import SSLContext
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import aiohttp
-from yarl import URL
+import attrs
 
+from . import _checks as checks
 from ._config import DEFAULT_TIMEOUT, Credentials, RetryPolicy
-from ._errors import ResponseError
-from ._pagination import ListOptions, iter_items
-from ._protocol import check_id, check_per_page, encode_project
 from ._ratelimit import RateLimit
-from ._services import Bridges, PipelineJobs, ProjectJobs, TokenJob
-from ._transport import Response, Transport
+from ._services import Bridges, Groups, PipelineJobs, ProjectJobs, TokenJob
+from ._transport import Transport
 from ._version import __version__
 
 __all__ = ["GITLAB_COM_REQUESTS_PER_MINUTE", "GitLab"]
+
+TOKEN_KINDS = ("private_token", "oauth_token", "job_token")
 
 USER_AGENT = f"gitlab-jobs-async/{__version__}"
 _READ_BUFFER = 2**20
@@ -64,7 +63,8 @@ class GitLab:
             every list and call (default 8); also each list's default page concurrency.
         requests_per_minute: an optional pace for the whole client, e.g.
             :data:`GITLAB_COM_REQUESTS_PER_MINUTE` (2,000, GitLab.com's authenticated API
-            limit) or 600 for a job-list-heavy audit (GitLab's default limit on that list).
+            limit) or 600 for a job-list-heavy audit (GitLab's default limit on that list);
+            at least 1, or ``None`` (default) for no pace.
         max_body_size: a JSON answer larger than this many bytes raises
             :class:`ResponseError` (default 64 MiB).
         ssl: ``False`` to skip TLS verification, or an ``ssl.SSLContext`` with your own CA
@@ -72,7 +72,10 @@ class GitLab:
         user_agent: the ``User-Agent`` header (default ``gitlab-jobs-async/<version>``).
 
     Raises:
-        ValueError: for a malformed URL or more than one token.
+        TypeError: for an argument of the wrong type (``timeout=None``, ``ssl="yes"``).
+        ValueError: for a malformed URL, more than one token, a token or ``user_agent``
+            with CR, LF or NUL, or a ``requests_per_minute`` that is not a finite number of
+            at least 1.
     """
 
     def __init__(
@@ -92,26 +95,31 @@ class GitLab:
         ssl: SSLContext | bool = True,
         user_agent: str = USER_AGENT,
     ) -> None:
-        self._base_url = _api_url(url)
+        self._base_url = checks.api_url(url)
         self._credentials = Credentials.pick(
             private_token=private_token, oauth_token=oauth_token, job_token=job_token
         )
         self._transport = Transport(
             base_url=self._base_url,
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
+            headers={
+                "User-Agent": checks.header_value("user_agent", user_agent),
+                "Accept": "application/json",
+            },
             credentials=self._credentials.headers() if self._credentials else {},
-            timeout=timeout,
-            retry=retry or RetryPolicy(),
-            max_concurrency=check_id("max_concurrency", max_concurrency),
-            requests_per_minute=requests_per_minute,
-            max_body_size=check_id("max_body_size", max_body_size),
-            ssl=ssl,
+            timeout=checks.timeout(timeout),
+            retry=RetryPolicy() if retry is None else checks.instance("retry", retry, RetryPolicy),
+            max_concurrency=checks.positive_int("max_concurrency", max_concurrency),
+            requests_per_minute=checks.requests_per_minute(requests_per_minute),
+            max_body_size=checks.positive_int("max_body_size", max_body_size),
+            ssl=checks.ssl_option(ssl),
         )
         if self._base_url.scheme == "http" and not _loopback(self._base_url.host or ""):
             log.warning("%s is plain http: tokens and data travel unencrypted", self._base_url)
-        self._borrowed = session
+        self._borrowed = (
+            None if session is None else checks.instance("session", session, aiohttp.ClientSession)
+        )
         self._state = _State.UNOPENED
-        size = check_per_page(per_page)
+        size = checks.per_page(per_page)
         self.project_jobs = ProjectJobs(self._transport, per_page=size)
         """A project's jobs, logs and job actions."""
         self.pipeline_jobs = PipelineJobs(self._transport, per_page=size)
@@ -120,6 +128,8 @@ class GitLab:
         """A pipeline's trigger jobs."""
         self.token_job = TokenJob(self._transport, per_page=size)
         """The CI job token's own job (needs ``job_token``)."""
+        self.groups = Groups(self._transport, per_page=size)
+        """A group's projects."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: object) -> GitLab:
@@ -128,43 +138,24 @@ class GitLab:
         ``GITLAB_URL`` with ``GITLAB_TOKEN`` (a private token; optional) when ``GITLAB_URL`` is
         set. Otherwise, inside a CI job, ``CI_API_V4_URL`` or ``CI_SERVER_URL`` with
         ``GITLAB_TOKEN`` if set, else ``CI_JOB_TOKEN``. A job token is only ever sent to the
-        CI server's own URL. Other keyword arguments go to :class:`GitLab`.
+        CI server's own URL. Other keyword arguments go to :class:`GitLab`; a token given
+        there (``private_token=``, ``oauth_token=``, ``job_token=``) replaces the
+        environment's token and goes to the environment's URL.
 
         Raises:
             ValueError: when no URL is set, naming the variables to set.
         """
         env = os.environ if environ is None else environ
-        token = env.get("GITLAB_TOKEN") or None
-        if env.get("GITLAB_URL"):
-            return cls(env["GITLAB_URL"], private_token=token, **kwargs)  # type: ignore[arg-type]
-        ci_url = env.get("CI_API_V4_URL") or env.get("CI_SERVER_URL")
-        if ci_url:
-            if token:
-                return cls(ci_url, private_token=token, **kwargs)  # type: ignore[arg-type]
-            job_token = env.get("CI_JOB_TOKEN") or None
-            return cls(ci_url, job_token=job_token, **kwargs)  # type: ignore[arg-type]
-        raise ValueError(
-            "no GitLab URL in the environment: set GITLAB_URL (and GITLAB_TOKEN), "
-            "or run inside a CI job (CI_SERVER_URL and CI_JOB_TOKEN)"
-        )
-
-    def group_projects(
-        self, group: int | str, *, include_subgroups: bool = True
-    ) -> AsyncGenerator[str, None]:
-        """The full paths of a group's projects, for audits across a group.
-
-        ``GET /groups/:id/projects`` (``group`` is a numeric id or a full path), newest
-        project first, with subgroups' projects unless ``include_subgroups=False``.
-        """
-        path = f"groups/{encode_project(group)}/projects"
-        params = [
-            ("include_subgroups", "true" if include_subgroups else "false"),
-            ("order_by", "id"),
-            ("sort", "desc"),
-            ("simple", "true"),
-        ]
-        options = ListOptions(per_page=100, concurrency=self._transport.max_concurrency)
-        return _paths(iter_items(self._transport, path, params, options))
+        found = read_environment(env)
+        if found is None:
+            raise ValueError(
+                "no GitLab URL in the environment: set GITLAB_URL (and GITLAB_TOKEN), "
+                "or run inside a CI job (CI_SERVER_URL and CI_JOB_TOKEN)"
+            )
+        # An explicit token argument wins over the environment's token.
+        explicit = {kind: kwargs.pop(kind) for kind in TOKEN_KINDS if kind in kwargs}
+        tokens = {kind: token for kind, token in explicit.items() if token is not None}
+        return cls(found.url, **(tokens or found.tokens()), **kwargs)  # type: ignore[arg-type]
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -216,22 +207,6 @@ class GitLab:
         self._state = _State.CLOSED
 
 
-async def _paths(
-    items: AsyncGenerator[tuple[Response, dict[str, Any]], None],
-) -> AsyncGenerator[str, None]:
-    async with aclosing(items):
-        async for response, item in items:
-            path = item.get("path_with_namespace")
-            if not isinstance(path, str):
-                raise ResponseError(
-                    "project without path_with_namespace",
-                    status=response.status,
-                    method=response.method,
-                    url=response.url,
-                )
-            yield path
-
-
 def _loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -239,17 +214,39 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def _api_url(url: str) -> URL:
-    if not isinstance(url, str):
-        raise TypeError(f"url must be a str, not {type(url).__name__}")
-    parsed = URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"url must be an http(s) URL with a host, got {url!r}")
-    if parsed.user is not None or parsed.password is not None:
-        raise ValueError("url must not carry credentials; pass a token argument instead")
-    if parsed.query_string or parsed.fragment:
-        raise ValueError("url must not have a query or a fragment")
-    path = parsed.path.rstrip("/")
-    if not path.endswith("/api/v4"):
-        path += "/api/v4"
-    return parsed.with_path(path + "/")
+@attrs.frozen
+class Environment:
+    """Where the environment points a client, and with which token. Strictly private."""
+
+    url: str
+    url_variable: str
+    kind: str | None = None
+    token: str | None = attrs.field(default=None, repr=False)
+    token_variable: str | None = None
+
+    def tokens(self) -> dict[str, str]:
+        """The token as a keyword argument of :class:`GitLab` (none for anonymous)."""
+        return {self.kind: self.token} if self.kind and self.token else {}
+
+
+def read_environment(env: Mapping[str, str]) -> Environment | None:
+    """The URL and token :meth:`GitLab.from_env` uses, each with the variable it came from.
+
+    ``GITLAB_URL`` pairs with ``GITLAB_TOKEN``; a CI job's ``CI_API_V4_URL`` or
+    ``CI_SERVER_URL`` with ``GITLAB_TOKEN`` if set, else ``CI_JOB_TOKEN``. ``None`` when no
+    URL is set.
+    """
+    token = env.get("GITLAB_TOKEN") or None
+    if env.get("GITLAB_URL"):
+        if token is None:
+            return Environment(env["GITLAB_URL"], "GITLAB_URL")
+        return Environment(env["GITLAB_URL"], "GITLAB_URL", "private_token", token, "GITLAB_TOKEN")
+    variable = next((v for v in ("CI_API_V4_URL", "CI_SERVER_URL") if env.get(v)), None)
+    if variable is None:
+        return None
+    if token is not None:
+        return Environment(env[variable], variable, "private_token", token, "GITLAB_TOKEN")
+    job_token = env.get("CI_JOB_TOKEN") or None
+    if job_token is None:
+        return Environment(env[variable], variable)
+    return Environment(env[variable], variable, "job_token", job_token, "CI_JOB_TOKEN")

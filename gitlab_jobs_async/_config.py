@@ -7,6 +7,8 @@ from typing import ClassVar
 import aiohttp
 import attrs
 
+from . import _checks as checks
+
 __all__ = ["DEFAULT_TIMEOUT", "Credentials", "RetryPolicy"]
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=300, connect=10, sock_connect=10, sock_read=60)
@@ -90,8 +92,4 @@ class Credentials:
         if not given:
             return None
         ((kind, token),) = given.items()
-        if not isinstance(token, str):
-            raise TypeError(f"{kind} must be a str, not {type(token).__name__}")
-        if not token.strip() or any(c in token for c in "\r\n"):
-            raise ValueError(f"{kind} must be a non-empty single-line string")
-        return cls(kind, token)
+        return cls(kind, checks.token(kind, token))

@@ -1,7 +1,8 @@
-"""Pure functions for GitLab's HTTP details: no I/O happens here.
+"""GitLab's wire rules as pure functions: no I/O happens here.
 
-Argument checks, path encoding, error-body reading, status-to-exception mapping and
-pagination/rate-limit header parsing live here so they can be tested as tables.
+Error bodies and the status-to-exception mapping, every response header the client reads
+(pagination, rate limits, ``Retry-After``, ``Content-Range``) and URL redaction live here so
+they can be tested as tables. Argument checks live in ``_checks``, paths in ``_paths``.
 """
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ from __future__ import annotations
 import email.utils
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from yarl import URL
 
@@ -28,13 +28,9 @@ from ._errors import (
     Unauthorized,
 )
 from ._json import loads
-from ._models import JobStatus
 
 __all__ = [
-    "check_id",
-    "check_per_page",
     "content_range_start",
-    "encode_project",
     "error_for",
     "error_message",
     "header_int",
@@ -44,11 +40,9 @@ __all__ = [
     "parse_link",
     "parse_retry_after",
     "redact_url",
-    "scope_params",
     "total_pages",
 ]
 
-_STATUS_VALUES = frozenset(s.value for s in JobStatus)
 _MAX_DIGITS = 18  # beyond any real count, byte offset or Unix time; int() of more is slow
 
 
@@ -83,62 +77,6 @@ def content_range_start(headers: Mapping[str, str]) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def check_id(name: str, value: object) -> int:
-    """Return ``value`` if it is a positive ``int``; else raise ``TypeError``/``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return value
-
-
-def encode_project(project: object) -> str:
-    """Return the ``:id`` path segment for a project given by numeric id or full path.
-
-    A full path such as ``group/sub/app`` is percent-encoded with ``/`` as ``%2F``: GitLab's
-    route for ``:id`` is one path segment, so an unencoded ``/`` misses every route
-    (SERVER-BEHAVIOUR.md §1, §10 item 1).
-    """
-    if isinstance(project, bool) or not isinstance(project, int | str):
-        raise TypeError(f"project must be an int id or a str path, not {type(project).__name__}")
-    if isinstance(project, int):
-        return str(check_id("project", project))
-    if not project or project.strip() != project:
-        raise ValueError(f"project path must be non-empty, without surrounding spaces: {project!r}")
-    if project.isascii() and project.isdigit():
-        return str(check_id("project", int(project)))
-    parts = project.split("/")
-    if any(not part for part in parts):
-        raise ValueError(f"project path has an empty segment: {project!r}")
-    return quote(project, safe="")
-
-
-def check_per_page(per_page: object) -> int:
-    """Return ``per_page`` if it is an int from 1 to 100 (GitLab clamps larger values silently)."""
-    value = check_id("per_page", per_page)
-    if value > 100:
-        raise ValueError(f"per_page must be at most 100 (GitLab's maximum), got {value}")
-    return value
-
-
-def scope_params(scope: str | Iterable[str] | None) -> list[tuple[str, str]]:
-    """Turn a status or a collection of statuses into GitLab's repeated ``scope[]`` parameters."""
-    if scope is None:
-        return []
-    values = [scope] if isinstance(scope, str) else list(scope)
-    params: list[tuple[str, str]] = []
-    for value in values:
-        if not isinstance(value, str):
-            raise TypeError(f"scope values must be job statuses (str), not {type(value).__name__}")
-        text = str(value.value) if isinstance(value, JobStatus) else value
-        if text not in _STATUS_VALUES:
-            raise ValueError(
-                f"scope {text!r} is not a job status; valid: {', '.join(sorted(_STATUS_VALUES))}"
-            )
-        params.append(("scope[]", text))
-    return params
-
-
 _SECRET_PARAMS = frozenset({
     "private_token", "job_token", "access_token", "token",
     # signed object-storage URLs (artifact downloads redirect there)
@@ -158,7 +96,10 @@ def redact_url(url: URL) -> str:
 
 
 def error_message(body: bytes, content_type: str | None = None) -> str:
-    """Read GitLab's wording of an error from any of its error-body shapes (§8).
+    """Read GitLab's wording of an error from any of its error-body shapes.
+
+    They come from ``render_api_error!`` and ``rescue_from`` in GitLab's ``lib/api/helpers.rb``
+    and ``lib/api/api.rb``, and from the OAuth layer (``lib/api/api_guard.rb``).
 
     ``{"message": "..."}``, ``{"message": {"field": ["..."]}}``, ``{"message": {"error": "..."}}``,
     ``{"error": "..."}`` (optionally with ``error_description``) and plain text all give a
@@ -275,9 +216,11 @@ def parse_link(value: str | None) -> dict[str, URL]:
 def next_page(headers: Mapping[str, str]) -> int | None:
     """The next offset page number, or ``None`` on the last page.
 
-    GitLab sends ``X-Next-Page`` as an *empty string* on the last page (§5.1); when the header
-    is missing altogether the ``Link rel="next"`` query is read instead. Only the page number is
-    taken from either, never a host (§10 item 5).
+    GitLab sends ``X-Next-Page`` as an *empty string* on the last page (``next_page.to_s`` in
+    ``lib/gitlab/pagination/offset_header_builder.rb``); when the header is missing altogether
+    the ``Link rel="next"`` query is read instead. Only the page number is taken from either,
+    never a host: GitLab writes its configured external host into links, which may differ
+    from the URL the client was given.
     """
     if "X-Next-Page" in headers:
         value = headers["X-Next-Page"].strip()
@@ -296,7 +239,11 @@ def next_page(headers: Mapping[str, str]) -> int | None:
 
 
 def next_cursor(headers: Mapping[str, str]) -> str | None:
-    """The next keyset cursor, from ``Link rel="next"``; ``None`` on the last page (§5.3)."""
+    """The next keyset cursor, from ``Link rel="next"``; ``None`` on the last page.
+
+    GitLab's keyset pages link only the next one
+    (``lib/gitlab/pagination/keyset/header_builder.rb``).
+    """
     link = parse_link(headers.get("Link")).get("next")
     if link is None:
         return None

@@ -13,8 +13,11 @@ from collections import Counter
 from typing import Any
 
 import gitlab
+import pytest
 
+from gitlab_jobs_async import GitLab
 from gitlab_jobs_async._cli._demo import seed_demo
+from gitlab_jobs_async._cli._settings import ConfigError, settings
 from gitlab_jobs_async.testing import FakeGitLab
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith(("GITLAB_", "CI_"))} | {
@@ -292,3 +295,91 @@ async def test_rich_output_on_a_terminal(fake: FakeGitLab):
     text = screen.getvalue()
     assert ("jobs that fail most" in text and "━" in text) or "─" in text
     assert report.total == len([j for j in fake.jobs.values() if j.is_build])
+
+
+# -- token routing: an explicit flag wins; an environment's token goes only to its own URL --
+
+A = "https://a.example"
+B = "https://b.example"
+GITLAB_ENV = {"GITLAB_URL": A, "GITLAB_TOKEN": "env-secret"}
+CI_ENV = {"CI_SERVER_URL": A, "CI_JOB_TOKEN": "job-secret"}
+
+ROUTES = {
+    "--url and --token": (B, "flag", GITLAB_ENV, B, {"private_token": "flag"}, False),
+    "--token with GITLAB_URL": (None, "flag", GITLAB_ENV, A, {"private_token": "flag"}, False),
+    "--token in a CI job": (None, "flag", CI_ENV, A, {"private_token": "flag"}, False),
+    "--url elsewhere, GITLAB_TOKEN kept back": (B, None, GITLAB_ENV, B, {}, True),
+    "--url elsewhere, CI_JOB_TOKEN kept back": (B, None, CI_ENV, B, {}, True),
+    "--url naming GITLAB_URL": (
+        f"{A}/api/v4/",
+        None,
+        GITLAB_ENV,
+        f"{A}/api/v4/",
+        {"private_token": "env-secret"},
+        False,
+    ),
+    "--url naming the CI server": (
+        f"{A}:443",
+        None,
+        CI_ENV,
+        f"{A}:443",
+        {"job_token": "job-secret"},
+        False,
+    ),
+    "--url, other scheme": ("http://a.example", None, GITLAB_ENV, "http://a.example", {}, True),
+    "--url, no environment": (B, None, {}, B, {}, False),
+    "--url, environment without token": (B, None, {"GITLAB_URL": A}, B, {}, False),
+    "environment only": (None, None, GITLAB_ENV, A, {"private_token": "env-secret"}, False),
+    "CI job only": (None, None, CI_ENV, A, {"job_token": "job-secret"}, False),
+}
+
+
+@pytest.mark.parametrize(
+    ("url", "token", "env", "sent_url", "tokens", "noted"), ROUTES.values(), ids=ROUTES
+)
+def test_token_routing(url, token, env, sent_url, tokens, noted):
+    """Flags win; a token from the environment only ever goes to that environment's URL."""
+    got_url, got_tokens, note = settings(url, token, env)
+    assert (got_url, got_tokens) == (sent_url, tokens)
+    assert (note is not None) == noted
+    if note is not None:
+        assert "--token" in note and "secret" not in note and "b.example" not in note
+
+
+@pytest.mark.parametrize("token", [None, "flag"])
+def test_token_routing_without_any_url(token):
+    """With no --url and no URL in the environment, the error says what to set."""
+    with pytest.raises(ConfigError, match="GITLAB_URL"):
+        settings(None, token, {"GITLAB_TOKEN": "env-secret"})
+
+
+def test_from_env_explicit_token_wins():
+    """GitLab.from_env(private_token=...) uses that token with the environment's URL."""
+    gl = GitLab.from_env(GITLAB_ENV, private_token="flag")
+    assert gl.url == f"{A}/api/v4/" and "auth=private_token" in repr(gl)
+    assert (
+        GitLab.from_env(CI_ENV, oauth_token="o").__repr__().endswith("auth=oauth_token unopened>")
+    )
+    assert "auth=job_token" in repr(GitLab.from_env(CI_ENV, private_token=None))
+
+
+async def test_cli_token_flag_beats_the_environment(fake: FakeGitLab):
+    """--token X with GITLAB_URL and another GITLAB_TOKEN set authenticates with X."""
+    demo = seed_demo(fake, pipelines=1)
+    env = ENV | {"GITLAB_URL": fake.url, "GITLAB_TOKEN": "glpat-wrong"}
+    code, _, err = await cli(
+        "list", demo.projects[0], "--limit", "1", "--format", "json", "--token", demo.token, env=env
+    )
+    assert code == 0, err
+    assert {r.headers.get("PRIVATE-TOKEN") for r in fake.requests} == {demo.token}
+
+
+async def test_cli_environment_token_stays_with_its_url(fake: FakeGitLab):
+    """--url another-host does not receive the GITLAB_TOKEN meant for GITLAB_URL."""
+    demo = seed_demo(fake, pipelines=1)
+    env = ENV | {"GITLAB_URL": "https://gitlab.example.com", "GITLAB_TOKEN": demo.token}
+    code, _, err = await cli("list", demo.projects[0], "--url", fake.url, env=env)
+    assert fake.requests, err
+    assert all("PRIVATE-TOKEN" not in r.headers for r in fake.requests)
+    assert "GITLAB_TOKEN is not sent" in err and "--token" in err and demo.token not in err
+    assert code != 0  # anonymous callers cannot read the demo's private projects

@@ -1,4 +1,4 @@
-"""Table tests of the pure HTTP helpers: argument checks, error bodies, headers."""
+"""Table tests of the wire rules: error bodies, status mapping, headers, redaction."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from gitlab_jobs_async import (
     BadRequest,
     Conflict,
     Forbidden,
-    JobStatus,
     MethodNotAllowed,
     NotFound,
     RateLimited,
@@ -21,9 +20,6 @@ from gitlab_jobs_async import (
     Unauthorized,
 )
 from gitlab_jobs_async._protocol import (
-    check_id,
-    check_per_page,
-    encode_project,
     error_for,
     error_message,
     next_cursor,
@@ -31,86 +27,9 @@ from gitlab_jobs_async._protocol import (
     parse_link,
     parse_retry_after,
     redact_url,
-    scope_params,
 )
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("project", "encoded"),
-    [
-        (42, "42"),
-        ("42", "42"),
-        ("group/app", "group%2Fapp"),
-        ("group/sub/app", "group%2Fsub%2Fapp"),
-        ("my.group/app-1_x", "my.group%2Fapp-1_x"),
-        ("g/a b", "g%2Fa%20b"),
-        ("g/ü", "g%2F%C3%BC"),
-    ],
-)
-def test_encode_project(project, encoded):
-    """A project id stays a number and a full path is percent-encoded with / as %2F."""
-    assert encode_project(project) == encoded
-
-
-@pytest.mark.parametrize(
-    ("project", "error"),
-    [
-        ("", ValueError),
-        (" group/app", ValueError),
-        ("group//app", ValueError),
-        ("/group/app", ValueError),
-        ("group/app/", ValueError),
-        (0, ValueError),
-        (-3, ValueError),
-        ("0", ValueError),
-        (True, TypeError),
-        (3.0, TypeError),
-        (None, TypeError),
-    ],
-)
-def test_encode_project_rejects(project, error):
-    """Empty, malformed, non-positive and non-int/str projects are refused with a clear error."""
-    with pytest.raises(error, match="project"):
-        encode_project(project)
-
-
-@pytest.mark.parametrize(
-    ("value", "error"),
-    [(0, ValueError), (-1, ValueError), (True, TypeError), ("8", TypeError), (8.0, TypeError)],
-)
-def test_check_id_rejects(value, error):
-    """Job ids must be positive ints; bools, strings and floats are refused by name."""
-    with pytest.raises(error, match="job_id"):
-        check_id("job_id", value)
-
-
-def test_check_per_page_range():
-    """per_page must be within GitLab's 1..100."""
-    assert check_per_page(100) == 100
-    with pytest.raises(ValueError, match="at most 100"):
-        check_per_page(101)
-    with pytest.raises(ValueError, match="per_page"):
-        check_per_page(0)
-
-
-def test_scope_params_forms():
-    """A status, a list of statuses or enum members become repeated scope[] parameters."""
-    assert scope_params(None) == []
-    assert scope_params("failed") == [("scope[]", "failed")]
-    assert scope_params(["failed", JobStatus.RUNNING]) == [
-        ("scope[]", "failed"),
-        ("scope[]", "running"),
-    ]
-    assert scope_params({JobStatus.CANCELING}) == [("scope[]", "canceling")]
-
-
-@pytest.mark.parametrize(("scope", "error"), [("fail", ValueError), ([3], TypeError)])
-def test_scope_params_rejects(scope, error):
-    """An unknown status or a non-string scope fails before any request."""
-    with pytest.raises(error, match="scope"):
-        scope_params(scope)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from contextlib import aclosing
 
 import pytest
@@ -112,6 +113,172 @@ async def test_bad_list_arguments_fail_before_any_request(gl, world):
         await gl.project_jobs.get(PROJECT, -1)
     with pytest.raises(TypeError, match="pipeline_id"):
         gl.pipeline_jobs.list(PROJECT, "6")
+    assert world.fake.requests == []
+
+
+BAD_CALLS = {
+    "get(None)": (lambda gl, tmp: gl.project_jobs.get(PROJECT, None), TypeError, "job_id"),
+    "cancel(None)": (lambda gl, tmp: gl.project_jobs.cancel(PROJECT, None), TypeError, "job_id"),
+    "retry(None)": (lambda gl, tmp: gl.project_jobs.retry(PROJECT, None), TypeError, "job_id"),
+    "erase(None)": (lambda gl, tmp: gl.project_jobs.erase(PROJECT, None), TypeError, "job_id"),
+    "play(None)": (lambda gl, tmp: gl.project_jobs.play(PROJECT, None), TypeError, "job_id"),
+    "cancel(force=1)": (
+        lambda gl, tmp: gl.project_jobs.cancel(PROJECT, 1, force=1),
+        TypeError,
+        "force",
+    ),
+    "play(variables=list)": (
+        lambda gl, tmp: gl.project_jobs.play(PROJECT, 1, variables=[("K", "v")]),
+        TypeError,
+        "variables",
+    ),
+    "trace(None)": (lambda gl, tmp: gl.project_jobs.trace(PROJECT, None), TypeError, "job_id"),
+    "trace(chunk_size=0)": (
+        lambda gl, tmp: gl.project_jobs.trace(PROJECT, 1, chunk_size=0),
+        ValueError,
+        "chunk_size",
+    ),
+    "follow(None)": (lambda gl, tmp: gl.project_jobs.follow(PROJECT, None), TypeError, "job_id"),
+    "follow(poll=0)": (
+        lambda gl, tmp: gl.project_jobs.follow(PROJECT, 1, poll=0),
+        ValueError,
+        "poll",
+    ),
+    "save_trace(None)": (
+        lambda gl, tmp: gl.project_jobs.save_trace(PROJECT, None, tmp / "log"),
+        TypeError,
+        "job_id",
+    ),
+    "list(None)": (lambda gl, tmp: gl.project_jobs.list(None), TypeError, "project"),
+    "list(max_items=0)": (
+        lambda gl, tmp: gl.project_jobs.list(PROJECT, max_items=0),
+        ValueError,
+        "max_items",
+    ),
+    "list(concurrency=0)": (
+        lambda gl, tmp: gl.project_jobs.list(PROJECT, concurrency=0),
+        ValueError,
+        "concurrency",
+    ),
+    "list(created_after=str)": (
+        lambda gl, tmp: gl.project_jobs.list(PROJECT, created_after="2026-01-01"),
+        TypeError,
+        "created_after",
+    ),
+    "list_many([None])": (
+        lambda gl, tmp: gl.project_jobs.list_many([PROJECT, None]),
+        TypeError,
+        "project",
+    ),
+    "artifacts(None)": (
+        lambda gl, tmp: gl.project_jobs.artifacts(PROJECT, None),
+        TypeError,
+        "job_id",
+    ),
+    "artifact_file(..)": (
+        lambda gl, tmp: gl.project_jobs.artifact_file(PROJECT, 1, "../secret"),
+        ValueError,
+        "artifact_path",
+    ),
+    "artifacts_by_ref(None)": (
+        lambda gl, tmp: gl.project_jobs.artifacts_by_ref(PROJECT, None, "build"),
+        TypeError,
+        "ref",
+    ),
+    "artifact_file_by_ref(job_name=None)": (
+        lambda gl, tmp: gl.project_jobs.artifact_file_by_ref(PROJECT, "main", None, "a.txt"),
+        TypeError,
+        "job_name",
+    ),
+    "save_artifacts(None)": (
+        lambda gl, tmp: gl.project_jobs.save_artifacts(PROJECT, None, tmp / "a.zip"),
+        TypeError,
+        "job_id",
+    ),
+    "keep_artifacts(None)": (
+        lambda gl, tmp: gl.project_jobs.keep_artifacts(PROJECT, None),
+        TypeError,
+        "job_id",
+    ),
+    "delete_artifacts(None)": (
+        lambda gl, tmp: gl.project_jobs.delete_artifacts(PROJECT, None),
+        TypeError,
+        "job_id",
+    ),
+    "pipeline_jobs.list(None)": (
+        lambda gl, tmp: gl.pipeline_jobs.list(PROJECT, None),
+        TypeError,
+        "pipeline_id",
+    ),
+    "pipeline_jobs.list(include_retried=1)": (
+        lambda gl, tmp: gl.pipeline_jobs.list(PROJECT, 1, include_retried=1),
+        TypeError,
+        "include_retried",
+    ),
+    "pipeline_jobs.list_many(None id)": (
+        lambda gl, tmp: gl.pipeline_jobs.list_many([(PROJECT, None)]),
+        TypeError,
+        "pipeline_id",
+    ),
+    "bridges.list(None)": (
+        lambda gl, tmp: gl.bridges.list(PROJECT, None),
+        TypeError,
+        "pipeline_id",
+    ),
+    "list('..')": (lambda gl, tmp: gl.project_jobs.list(".."), ValueError, "project"),
+    "get('group/../app')": (
+        lambda gl, tmp: gl.project_jobs.get("group/../app", 1),
+        ValueError,
+        "'..' segment",
+    ),
+    "pipeline_jobs.list('./app')": (
+        lambda gl, tmp: gl.pipeline_jobs.list("./app", 1),
+        ValueError,
+        "project",
+    ),
+    "groups.projects('..')": (lambda gl, tmp: gl.groups.projects(".."), ValueError, "group"),
+    "groups.projects('acme/.')": (
+        lambda gl, tmp: gl.groups.projects("acme/."),
+        ValueError,
+        "group",
+    ),
+    "artifacts_by_ref(ref='..')": (
+        lambda gl, tmp: gl.project_jobs.artifacts_by_ref(PROJECT, "..", "build"),
+        ValueError,
+        "ref",
+    ),
+    "artifact_file_by_ref(ref='main/../x')": (
+        lambda gl, tmp: gl.project_jobs.artifact_file_by_ref(PROJECT, "main/../x", "b", "a"),
+        ValueError,
+        "ref",
+    ),
+    "list_many(str)": (
+        lambda gl, tmp: gl.project_jobs.list_many("group/app"),
+        TypeError,
+        "not a str",
+    ),
+    "pipeline_jobs.list_many(str)": (
+        lambda gl, tmp: gl.pipeline_jobs.list_many("group/app"),
+        TypeError,
+        "not a str",
+    ),
+    "pipeline_jobs.list_many(not pairs)": (
+        lambda gl, tmp: gl.pipeline_jobs.list_many([(PROJECT,)]),
+        TypeError,
+        "pairs",
+    ),
+    "list_many(None)": (lambda gl, tmp: gl.project_jobs.list_many(None), TypeError, "projects"),
+}
+
+
+@pytest.mark.parametrize(("make", "error", "match"), BAD_CALLS.values(), ids=BAD_CALLS)
+async def test_bad_arguments_raise_before_any_request(gl, world, tmp_path, make, error, match):
+    """Every public method refuses a bad argument by name before sending anything."""
+    world.fake.requests.clear()
+    with pytest.raises(error, match=match):
+        result = make(gl, tmp_path)  # lists and streams raise here, at call time
+        if inspect.isawaitable(result):
+            await result
     assert world.fake.requests == []
 
 
@@ -376,11 +543,37 @@ async def test_group_projects(fake):
     for path in ("acme/web/frontend", "acme/web/backend", "acme/infra", "other/thing"):
         fake.add_member(fake.add_project(path), user, "reporter")
     async with GitLab(fake.url, private_token=token) as gl:
-        every = [p async for p in gl.group_projects("acme")]
-        direct = [p async for p in gl.group_projects("acme", include_subgroups=False)]
-        web = [p async for p in gl.group_projects("acme/web")]
+        every = [p async for p in gl.groups.projects("acme")]
+        direct = [p async for p in gl.groups.projects("acme", include_subgroups=False)]
+        web = [p async for p in gl.groups.projects("acme/web")]
         with pytest.raises(NotFound):
-            [p async for p in gl.group_projects("nobody")]
+            [p async for p in gl.groups.projects("nobody")]
     assert every == ["acme/infra", "acme/web/backend", "acme/web/frontend"]
     assert direct == ["acme/infra"] and web == ["acme/web/backend", "acme/web/frontend"]
     assert fake.requests[0].path == "/api/v4/groups/acme/projects"
+
+
+async def test_group_projects_use_the_client_page_size(fake):
+    """The group's projects list pages by the client's per_page, like every other list."""
+    user = fake.add_user("lead")
+    token = fake.add_personal_token(user)
+    for n in range(5):
+        fake.add_member(fake.add_project(f"acme/app{n}"), user, "reporter")
+    async with GitLab(fake.url, private_token=token, per_page=2) as gl:
+        found = [p async for p in gl.groups.projects("acme")]
+        assert [p async for p in gl.groups.projects("acme", per_page=5)] == found
+    assert found == [f"acme/app{n}" for n in reversed(range(5))]
+    sizes = {r.param("per_page") for r in fake.requests}
+    assert sizes == {"2", "5"}
+
+
+async def test_group_projects_check_arguments_before_any_request(fake):
+    """A bad group, flag or page size is refused by name with no request sent."""
+    async with GitLab(fake.url) as gl:
+        with pytest.raises(ValueError, match="group"):
+            gl.groups.projects("acme//web")
+        with pytest.raises(TypeError, match="include_subgroups"):
+            gl.groups.projects("acme", include_subgroups="yes")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="per_page"):
+            gl.groups.projects("acme", per_page=101)
+    assert fake.requests == []

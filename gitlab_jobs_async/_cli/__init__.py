@@ -106,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="audit and follow jobs on an embedded fake GitLab")
     serve = sub.add_parser("serve", help="run the fake GitLab, seeded, for other tools")
     serve.add_argument("--port", type=int, default=0)
+    serve.add_argument(
+        "--rate-limits",
+        choices=("gitlab.com", "off"),
+        default="off",
+        help="simulate GitLab.com's rate limits (2,000/min API, 600/min jobs list) or none",
+    )
     return parser
 
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import re
-import sys
 from collections import Counter
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -19,14 +16,11 @@ from .._logtext import LineDecoder, LogSection, SectionParser, strip_ansi, visib
 from .._models import Bridge, Job
 from ..testing import FakeGitLab
 from ._audit import AuditReport, audit
-from ._demo import seed_demo
+from ._demo import cmd_serve, seed_demo
 from ._output import Output
+from ._settings import ConfigError, client
 
 __all__ = ["COMMANDS", "ConfigError"]
-
-
-class ConfigError(Exception):
-    """A missing or malformed setting; the message says what to set."""
 
 
 def parse_since(text: str | None) -> datetime | None:
@@ -44,18 +38,6 @@ def parse_since(text: str | None) -> datetime | None:
             f"--since {text!r}: use 7d, 12h, 30m, 2w or a date like 2026-11-01"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def client(args: argparse.Namespace) -> GitLab:
-    """--url/--token, then GITLAB_URL/GITLAB_TOKEN, then CI_SERVER_URL + CI_JOB_TOKEN."""
-    if args.url:
-        return GitLab(args.url, private_token=args.token or os.environ.get("GITLAB_TOKEN"))
-    try:
-        return GitLab.from_env()
-    except ValueError:
-        raise ConfigError(
-            "no GitLab URL: pass --url (and --token) or set GITLAB_URL (and GITLAB_TOKEN)"
-        ) from None
 
 
 def _project(text: str) -> int | str:
@@ -303,7 +285,7 @@ async def cmd_audit(args: argparse.Namespace, out: Output) -> int:
     async with client(args) as gl:
         projects = list(args.projects)
         for group in args.group:
-            projects += [p async for p in gl.group_projects(_project(group)) if p not in projects]
+            projects += [p async for p in gl.groups.projects(_project(group)) if p not in projects]
         if not projects:
             raise ConfigError("audit needs PROJECT arguments or --group")
         report = await run_audit(gl, projects, out, scope=args.scope or None, since=since)
@@ -335,18 +317,6 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
         done = fake.jobs[demo.running.id]
         out.line(f"job {done.id} finished: {done.status}")
     return 0
-
-
-async def cmd_serve(args: argparse.Namespace, out: Output) -> int:
-    async with FakeGitLab(port=args.port) as fake:
-        demo = seed_demo(fake)
-        out.line(f"fake GitLab: {fake.url}")
-        out.line(f"token:       {demo.token}")
-        out.line(f"projects:    {', '.join(demo.projects)}")
-        out.line("Ctrl-C stops it.")
-        sys.stdout.flush()
-        await asyncio.Event().wait()
-    return 0  # pragma: no cover - only Ctrl-C ends it
 
 
 COMMANDS = {

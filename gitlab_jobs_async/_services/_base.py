@@ -1,28 +1,35 @@
-"""What every service shares: the transport, argument checks and structuring. Strictly private."""
+"""What every service shares: the transport, list options and structuring. Strictly private."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from .. import _checks as checks
 from .._converter import structure as structure_data
 from .._errors import ResponseError
 from .._pagination import ListOptions, Pagination, iter_items
-from .._protocol import check_id, check_per_page, scope_params
 from .._transport import Params, Response, Transport, body_chunks
 
-__all__ = ["Scope", "Service", "structure"]
+__all__ = ["Scope", "Service", "scope_query", "structure"]
 
 T = TypeVar("T")
 
 Scope = str | Iterable[str] | None
 """One job status or several; sent as repeated ``scope[]`` parameters."""
 
+PAGINATIONS = ("offset", "keyset")
+
+
+def scope_query(scope: Scope) -> list[tuple[str, str]]:
+    """GitLab's repeated ``scope[]`` parameters for one status or several (checked)."""
+    return [("scope[]", status) for status in checks.statuses(scope)]
+
 
 class Service:
-    """Base of the four services. Strictly private."""
+    """Base of the services. Strictly private."""
 
     def __init__(self, transport: Transport, *, per_page: int) -> None:
         self._transport = transport
@@ -54,27 +61,20 @@ class Service:
         created_after: datetime | None = None,
     ) -> ListOptions:
         """Check list arguments (at call time, before any request) and bundle them."""
-        if pagination not in ("offset", "keyset"):
-            raise ValueError(f"pagination must be 'offset' or 'keyset', not {pagination!r}")
-        if max_items is not None:
-            check_id("max_items", max_items)
-        if created_after is not None:
-            if not isinstance(created_after, datetime):
-                raise TypeError(
-                    f"created_after must be a datetime, not {type(created_after).__name__}"
-                )
-            if created_after.tzinfo is None:
-                raise ValueError("created_after must be timezone-aware (e.g. tzinfo=UTC)")
         return ListOptions(
-            per_page=check_per_page(self._per_page if per_page is None else per_page),
-            concurrency=check_id(
+            per_page=checks.per_page(self._per_page if per_page is None else per_page),
+            concurrency=checks.positive_int(
                 "concurrency",
                 self._transport.max_concurrency if concurrency is None else concurrency,
             ),
-            pagination=pagination,
+            pagination=cast(Pagination, checks.choice("pagination", pagination, PAGINATIONS)),
             keyset_capable=keyset_capable,
-            max_items=max_items,
-            created_after=created_after,
+            max_items=None if max_items is None else checks.positive_int("max_items", max_items),
+            created_after=(
+                None
+                if created_after is None
+                else checks.aware_datetime("created_after", created_after)
+            ),
         )
 
     def _iter(
@@ -86,7 +86,7 @@ class Service:
         params: Params = (),
         scope: Scope = None,
     ) -> AsyncGenerator[T, None]:
-        query = [*params, *scope_params(scope)]  # checked now, not at the first iteration
+        query = [*params, *scope_query(scope)]  # checked now, not at the first iteration
         return _structured(iter_items(self._transport, path, query, options), cls)
 
 

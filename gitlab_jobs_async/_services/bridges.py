@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
+from .. import _paths as paths
 from .._models import Bridge
-from .._protocol import check_id, encode_project
 from ._base import Scope, Service
 
 __all__ = ["Bridges"]
@@ -24,9 +24,6 @@ class Bridges(Service):
         concurrency: int | None = None,
     ) -> AsyncGenerator[Bridge, None]:
         """The pipeline's trigger jobs, newest first, each with its ``downstream_pipeline``."""
-        path = (
-            f"projects/{encode_project(project)}/pipelines/"
-            f"{check_id('pipeline_id', pipeline_id)}/bridges"
-        )
+        path = paths.pipeline_bridges(project, pipeline_id)
         options = self._options(per_page=per_page, concurrency=concurrency)
         return self._iter(path, Bridge, options, scope=scope)

@@ -5,23 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterable
 from functools import partial
 
+from .. import _checks as checks
+from .. import _paths as paths
 from .._merge import merge
 from .._models import Job
-from .._protocol import check_id, encode_project, scope_params
-from ._base import Scope, Service
+from ._base import Scope, Service, scope_query
 
 __all__ = ["PipelineJobs"]
 
 
 class PipelineJobs(Service):
     """``/projects/:id/pipelines/:pipeline_id/jobs`` (reached as ``gl.pipeline_jobs``)."""
-
-    @staticmethod
-    def _path(project: int | str, pipeline_id: int) -> str:
-        return (
-            f"projects/{encode_project(project)}/pipelines/"
-            f"{check_id('pipeline_id', pipeline_id)}/jobs"
-        )
 
     def list(
         self,
@@ -47,7 +41,7 @@ class PipelineJobs(Service):
         """
         options = self._options(per_page=per_page, concurrency=concurrency, max_items=max_items)
         return self._iter(
-            self._path(project, pipeline_id),
+            paths.pipeline_jobs(project, pipeline_id),
             Job,
             options,
             params=_retried(include_retried),
@@ -69,18 +63,25 @@ class PipelineJobs(Service):
         the stream with its error.
         """
         options = self._options(per_page=per_page, concurrency=concurrency)
-        params = [*_retried(include_retried), *scope_params(scope)]
+        params = [*_retried(include_retried), *scope_query(scope)]
+        pairs = checks.pipelines(pipelines)
         sources = [
             (
                 (project, pipeline_id),
-                partial(self._iter, self._path(project, pipeline_id), Job, options, params=params),
+                partial(
+                    self._iter,
+                    paths.pipeline_jobs(project, pipeline_id),
+                    Job,
+                    options,
+                    params=params,
+                ),
             )
-            for project, pipeline_id in pipelines
+            for project, pipeline_id in pairs
         ]
         return merge(sources)
 
 
 def _retried(include_retried: bool) -> list[tuple[str, str]]:
-    if not isinstance(include_retried, bool):
-        raise TypeError(f"include_retried must be a bool, not {type(include_retried).__name__}")
-    return [("include_retried", "true")] if include_retried else []
+    return (
+        [("include_retried", "true")] if checks.boolean("include_retried", include_retried) else []
+    )

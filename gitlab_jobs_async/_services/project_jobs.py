@@ -11,14 +11,15 @@ from typing import Any
 
 from aiohttp import ClientResponse
 
+from .. import _checks as checks
+from .. import _paths as paths
 from .._files import SavedFile, save_chunks
 from .._follow import follow_log
 from .._merge import merge
 from .._models import Bridge, Job
 from .._pagination import Pagination
-from .._protocol import check_id, scope_params
 from ._artifacts import DEFAULT_CHUNK_SIZE, ArtifactMethods
-from ._base import Scope, structure
+from ._base import Scope, scope_query, structure
 
 __all__ = ["ProjectJobs"]
 
@@ -68,7 +69,7 @@ class ProjectJobs(ArtifactMethods):
             max_items=max_items,
             created_after=created_after,
         )
-        return self._iter(self._path(project), Job, options, scope=scope)
+        return self._iter(paths.project_jobs(project), Job, options, scope=scope)
 
     def list_many(
         self,
@@ -88,7 +89,7 @@ class ProjectJobs(ArtifactMethods):
         ``created_after`` apply per project. The first list to fail stops the stream with
         its error.
         """
-        keys = list(projects)
+        keys = checks.projects(projects)
         options = self._options(
             per_page=per_page,
             concurrency=concurrency,
@@ -96,15 +97,16 @@ class ProjectJobs(ArtifactMethods):
             max_items=max_items,
             created_after=created_after,
         )
-        scopes = scope_params(scope)  # checked once, now
+        scopes = scope_query(scope)  # checked once, now
         sources = [
-            (key, partial(self._iter, self._path(key), Job, options, params=scopes)) for key in keys
+            (key, partial(self._iter, paths.project_jobs(key), Job, options, params=scopes))
+            for key in keys
         ]
         return merge(sources)
 
     async def get(self, project: int | str, job_id: int) -> Job:
         """One job. A bridge's id gives :class:`~gitlab_jobs_async.NotFound`, as in GitLab."""
-        return await self._get(self._path(project, job_id), Job)
+        return await self._get(paths.job(project, job_id), Job)
 
     def trace(
         self, project: int | str, job_id: int, *, chunk_size: int = DEFAULT_CHUNK_SIZE
@@ -114,9 +116,8 @@ class ProjectJobs(ArtifactMethods):
         GitLab sends the whole current log every time (a running job's partial log; an empty
         body when there is none). Leave the loop early and the connection is released.
         """
-        path = self._path(project, job_id, "trace")
-        check_id("chunk_size", chunk_size)
-        return self._chunks(path, chunk_size)
+        path = paths.job_trace(project, job_id)
+        return self._chunks(path, checks.positive_int("chunk_size", chunk_size))
 
     def follow(
         self,
@@ -135,11 +136,11 @@ class ProjectJobs(ArtifactMethods):
         canceled or skipped. Raises :class:`~gitlab_jobs_async.LogRewritten` if the log
         shrinks or changes behind the point already read (an erased job).
         """
-        path = self._path(project, job_id, "trace")
-        job_path = self._path(project, job_id)
-        check_id("chunk_size", chunk_size)
-        if not (poll > 0 and max_poll >= poll):
-            raise ValueError("poll must be positive and max_poll at least poll")
+        path = paths.job_trace(project, job_id)
+        job_path = paths.job(project, job_id)
+        checks.positive_int("chunk_size", chunk_size)
+        if checks.positive_seconds("max_poll", max_poll) < checks.positive_seconds("poll", poll):
+            raise ValueError("max_poll must be at least poll")
 
         def open_log(headers: dict[str, str]) -> AbstractAsyncContextManager[ClientResponse]:
             return self._transport.stream("GET", path, headers=headers)
@@ -164,20 +165,20 @@ class ProjectJobs(ArtifactMethods):
         GitLab never refuses on state: a finished job comes back unchanged, and a running job
         may come back as ``canceling``. ``force=True`` (maintainers) completes a ``canceling`` job.
         """
-        if not isinstance(force, bool):
-            raise TypeError(f"force must be a bool, not {type(force).__name__}")
-        body = {"force": True} if force else None
+        body = {"force": True} if checks.boolean("force", force) else None
         # Cancelling twice is harmless (GitLab answers 201 with the job either way), so a
         # cancel is retried like a GET.
-        return await self._post(self._path(project, job_id, "cancel"), Job, body, idempotent=True)
+        return await self._post(
+            paths.job_action(project, job_id, "cancel"), Job, body, idempotent=True
+        )
 
     async def retry(self, project: int | str, job_id: int) -> Job:
         """Retry a finished job and return the **new** job, which has a new id."""
-        return await self._post(self._path(project, job_id, "retry"), Job)
+        return await self._post(paths.job_action(project, job_id, "retry"), Job)
 
     async def erase(self, project: int | str, job_id: int) -> Job:
         """Erase a finished job's log and artifacts and return the job."""
-        return await self._post(self._path(project, job_id, "erase"), Job)
+        return await self._post(paths.job_action(project, job_id, "erase"), Job)
 
     async def play(
         self,
@@ -190,7 +191,7 @@ class ProjectJobs(ArtifactMethods):
 
         Returns a :class:`Job`, or a :class:`Bridge` when the job is a trigger job.
         """
-        path = self._path(project, job_id, "play")
+        path = paths.job_action(project, job_id, "play")
         body: dict[str, Any] | None = None
         if variables is not None:
             body = {"job_variables_attributes": _variables(variables)}
@@ -211,14 +212,5 @@ class ProjectJobs(ArtifactMethods):
 
 
 def _variables(variables: object) -> list[dict[str, str]]:
-    """Check ``variables`` at run time (callers may be untyped) and shape them for GitLab."""
-    if not isinstance(variables, Mapping):
-        raise TypeError(f"variables must map str to str, not be a {type(variables).__name__}")
-    result = []
-    for key, value in variables.items():
-        if not (isinstance(key, str) and isinstance(value, str)):
-            raise TypeError(f"variable {key!r}: keys and values must be str")
-        if not key:
-            raise ValueError("variable names must not be empty")
-        result.append({"key": key, "value": value})
-    return result
+    """Job variables (checked) in GitLab's ``job_variables_attributes`` shape."""
+    return [{"key": key, "value": value} for key, value in checks.variables(variables).items()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import _paths as paths
 from .._models import AllowedAgents, Job
 from ._base import Service
 
@@ -18,8 +19,8 @@ class TokenJob(Service):
 
     async def get(self) -> Job:
         """The job the token belongs to (``GET /job``)."""
-        return await self._get("job", Job)
+        return await self._get(paths.TOKEN_JOB, Job)
 
     async def allowed_agents(self) -> AllowedAgents:
         """The Kubernetes agents the job may use (``GET /job/allowed_agents``)."""
-        return await self._get("job/allowed_agents", AllowedAgents)
+        return await self._get(paths.TOKEN_JOB_AGENTS, AllowedAgents)

@@ -14,23 +14,44 @@
 It builds its JSON from plain dicts shaped like GitLab's entities, never from this SDK's
 models, so it can check the SDK (and any other client, such as python-gitlab) independently.
 
-Modules: ``_records`` (records and their state rules), ``_state`` (the store, seeding and
-job actions), ``_entities`` (JSON builders), ``_paging`` (offset/keyset headers),
-``_params`` (Grape-like parameters), ``_access`` (authentication and roles), ``_errors``
-(error bodies), ``_routes`` and ``_artifacts`` (the routes), ``_recording`` (recorded
-requests and scripted faults), ``_server`` (the server).
+``generate(fake, projects=..., pipelines=..., seed=...)`` seeds realistic data instead;
+``FakeGitLab(rate_limits="gitlab.com", clock=ManualClock())`` adds GitLab.com's rate
+limits on a clock tests move. The pytest plugin (``gitlab_jobs_async.testing.pytest_plugin``,
+a ``pytest11`` entry point) gives the fixtures ``fake_gitlab``, ``fake_gitlab_data`` and
+``fake_gitlab_client``.
+
+Modules: ``_records`` (records, typed options and state rules), ``_state`` and
+``_seeding`` (the store and its seeding API), ``_generator`` (realistic data),
+``_actions`` (what job actions change), ``_entities`` and ``_resources`` (JSON builders),
+``_paging`` (offset/keyset headers), ``_params`` (Grape-like parameters), ``_access``
+(authentication and roles), ``_errors`` (JSON answers and errors), ``_call`` (every
+request's prologue and rate limiting), ``_jobs``, ``_artifacts`` and ``_routes`` (the
+routes), ``_logs`` (log byte ranges), ``_ratelimits`` (GitLab's two kinds of limit),
+``_knobs`` (settings), ``_recording`` (recorded requests, observations), ``_faults``
+(scripted faults), ``_server`` (the servers).
 """
 
-from ._recording import Fault, RecordedRequest
+from ._faults import Fault
+from ._generator import Generated, generate
+from ._knobs import Knobs, ManualClock
+from ._ratelimits import EndpointLimit, Throttle
+from ._recording import Observations, RecordedRequest
 from ._records import FakeJob, FakePipeline, FakeProject, FakeUser
 from ._server import FakeGitLab
 
 __all__ = [
+    "EndpointLimit",
     "FakeGitLab",
     "FakeJob",
     "FakePipeline",
     "FakeProject",
     "FakeUser",
     "Fault",
+    "Generated",
+    "Knobs",
+    "ManualClock",
+    "Observations",
     "RecordedRequest",
+    "Throttle",
+    "generate",
 ]

@@ -9,9 +9,9 @@ import attrs
 from aiohttp import web
 
 from ._errors import error
-from ._records import ROLES, FakeJob, FakeProject, FakeUser, Token
+from ._records import ROLES, FakeJob, FakeProject, FakeUser, Role, Token
 
-__all__ = ["Caller", "identify"]
+__all__ = ["Caller", "identify", "offered_credential"]
 
 _EXPIRED = "Token is expired. You can either do re-authorization or token refresh."
 _REVOKED = "Token was revoked. You have to re-authorize from the user."
@@ -51,13 +51,15 @@ class Caller:
             return True
         return project.public_builds and self.can_see(project)
 
-    def require_role(self, project: FakeProject, role: str) -> None:
+    def require_role(self, project: FakeProject, role: Role) -> None:
         """403 ``{"message":"403 Forbidden"}`` below ``role``."""
         if self.role(project) < ROLES[role]:
             raise error(403, "403 Forbidden")
 
 
-def _offered(request: web.BaseRequest, params: Mapping[str, Any]) -> tuple[str, str] | None:
+def offered_credential(
+    request: web.BaseRequest, params: Mapping[str, Any]
+) -> tuple[str, str] | None:
     """The credential the request carries, as (kind hint, value)."""
     headers = request.headers
     if headers.get("PRIVATE-TOKEN"):
@@ -87,7 +89,7 @@ def identify(
     ``required``: the route calls ``authenticate!`` (anonymous → 401). A job token on a
     route that does not accept job tokens authenticates as nobody.
     """
-    offered = _offered(request, params)
+    offered = offered_credential(request, params)
     if offered is None:
         if required:
             raise error(401, "401 Unauthorized")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ._records import BASE_TIME, COMPLETED, FakeJob, FakePipeline, FakeProject, FakeUser
+from ._records import BASE_TIME, COMPLETED, FakeJob, FakePipeline, FakeUser
 
-__all__ = ["allowed_agents", "bridge", "iso", "job", "pipeline_basic", "project_json"]
+__all__ = ["bridge", "commit", "iso", "job", "pipeline_basic", "user"]
 
 _ARTIFACT_FILES = {
     "archive": ("artifacts.zip", "zip", 4096),
@@ -63,9 +63,12 @@ def user(u: FakeUser | None, base: str) -> dict[str, Any] | None:
 
 
 def commit(p: FakePipeline, base: str) -> dict[str, Any]:
+    """``Entities::Commit`` of the pipeline's sha, written by the pipeline's user."""
     # Git dates keep the author's offset (§1): render the commit an hour ahead, as +01:00.
     authored = p.created_at - timedelta(minutes=2) + timedelta(hours=1)
     stamp = authored.strftime("%Y-%m-%dT%H:%M:%S.000+01:00")
+    author = p.user.name if p.user else "Ada Lovelace"
+    email = f"{p.user.username}@example.com" if p.user else "ada@example.com"
     return {
         "id": p.sha,
         "short_id": p.sha[:8],
@@ -73,11 +76,11 @@ def commit(p: FakePipeline, base: str) -> dict[str, Any]:
         "parent_ids": [p.sha[::-1]],
         "title": f"Update {p.ref}",
         "message": f"Update {p.ref}\n",
-        "author_name": "Ada Lovelace",
-        "author_email": "ada@example.com",
+        "author_name": author,
+        "author_email": email,
         "authored_date": stamp,
-        "committer_name": "Ada Lovelace",
-        "committer_email": "ada@example.com",
+        "committer_name": author,
+        "committer_email": email,
         "committed_date": stamp,
         "trailers": {},
         "extended_trailers": {},
@@ -148,9 +151,10 @@ def job(j: FakeJob, base: str, now: datetime | None = None) -> dict[str, Any]:
         }
     data["artifacts"] = [_artifact(kind, j) for kind in kinds]
     picked = j.runner and j.is_build and j.started_at is not None
-    data["runner"] = _runner(j.id) if picked else None
+    runner_id = j.runner_id if j.runner_id is not None else 1 + j.id % 3
+    data["runner"] = _runner(runner_id) if picked else None
     if j.is_build:
-        data["runner_manager"] = _runner_manager(j.id) if picked else None
+        data["runner_manager"] = _runner_manager(runner_id) if picked else None
     expiring = any(kind != "trace" for kind in kinds)
     data["artifacts_expire_at"] = iso(j.created_at + timedelta(days=30)) if expiring else None
     data["archived"] = j.archived
@@ -170,18 +174,19 @@ def bridge(j: FakeJob, base: str, now: datetime | None = None) -> dict[str, Any]
 
 
 def _artifact_kinds(j: FakeJob) -> list[str]:
-    """The job's artifacts: none once erased; the log counts (as ``trace``) once it is
-    archived, that is when the job is complete, or when the test listed it."""
-    if j.erased_at is not None:
+    """The job's artifacts: none while it runs (a runner uploads them at the end) or once
+    erased; the log counts (as ``trace``) once it is archived, when the job is complete."""
+    if j.erased_at is not None or j.status not in COMPLETED:
         return []
     kinds = [k for k in j.artifacts if k != "trace" or j.log]
-    if j.log and j.status in COMPLETED and "trace" not in kinds:
+    if j.log and "trace" not in kinds:
         kinds.append("trace")
     return kinds
 
 
 def _artifact(kind: str, j: FakeJob) -> dict[str, Any]:
     filename, file_format, size = _ARTIFACT_FILES.get(kind, (f"{kind}.gz", "gzip", 100))
+    size = j.artifact_sizes.get(kind, size)
     if kind == "trace":
         size = len(j.log)
     elif kind == "archive":
@@ -190,11 +195,12 @@ def _artifact(kind: str, j: FakeJob) -> dict[str, Any]:
 
 
 def _archive_size(j: FakeJob) -> int:
-    return len(j.archive) if j.archive is not None else _ARTIFACT_FILES["archive"][2]
+    if j.archive is not None:
+        return len(j.archive)
+    return j.artifact_sizes.get("archive", _ARTIFACT_FILES["archive"][2])
 
 
-def _runner(job_id: int) -> dict[str, Any]:
-    runner_id = 1 + job_id % 3
+def _runner(runner_id: int) -> dict[str, Any]:
     return {
         "id": runner_id,
         "description": f"shared-runner-{runner_id}",
@@ -211,8 +217,7 @@ def _runner(job_id: int) -> dict[str, Any]:
     }
 
 
-def _runner_manager(job_id: int) -> dict[str, Any]:
-    runner_id = 1 + job_id % 3
+def _runner_manager(runner_id: int) -> dict[str, Any]:
     return {
         "id": runner_id,
         "system_id": f"s_{runner_id:012x}",
@@ -226,49 +231,3 @@ def _runner_manager(job_id: int) -> dict[str, Any]:
         "status": "online",
         "job_execution_status": "active",
     }
-
-
-def project_json(p: FakeProject, base: str) -> dict[str, Any]:
-    """A minimal ``Entities::Project``, enough for clients that fetch the project first."""
-    namespace = p.namespace
-    return {
-        "id": p.id,
-        "description": None,
-        "name": p.name,
-        "name_with_namespace": p.path_with_namespace.replace("/", " / "),
-        "path": p.path,
-        "path_with_namespace": p.path_with_namespace,
-        "created_at": iso(BASE_TIME),
-        "default_branch": "main",
-        "visibility": p.visibility,
-        "web_url": f"{base}/{p.path_with_namespace}",
-        "namespace": {
-            "name": namespace.rsplit("/", 1)[-1],
-            "path": namespace.rsplit("/", 1)[-1],
-            "kind": "group" if namespace else "user",
-            "full_path": namespace,
-        },
-        "public_jobs": p.public_builds,
-    }
-
-
-def allowed_agents(j: FakeJob, base: str, roles: list[str]) -> dict[str, Any]:
-    """The ad-hoc answer of ``GET /job/allowed_agents`` (§2.10)."""
-    project = j.project
-    groups = project.path_with_namespace.split("/")[:-1]
-    data: dict[str, Any] = {
-        "allowed_agents": [dict(agent) for agent in project.agents],
-        "job": {"id": j.id},
-        "pipeline": {"id": j.pipeline.id},
-        "project": {"id": project.id, "groups": [{"id": 1000 + i} for i in range(len(groups))]},
-    }
-    if j.user is not None:
-        data["user"] = {
-            "id": j.user.id,
-            "name": j.user.name,
-            "username": j.user.username,
-            "roles_in_project": roles,
-        }
-    if j.environment:
-        data["environment"] = dict(j.environment)
-    return data

@@ -1,4 +1,5 @@
-"""GitLab's JSON answers and error bodies for the fake (§1, §8)."""
+"""GitLab's JSON answers and error bodies for the fake (§1, §8): every JSON answer of the
+fake is built by :func:`json_response`, every error raised as a :class:`FakeError`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["FakeError", "error", "json_response"]
+__all__ = ["FakeError", "Throttled", "error", "json_response"]
 
 
 def json_response(
@@ -24,16 +25,35 @@ def json_response(
 
 
 class FakeError(Exception):
-    """Raised by route code; the middleware turns it into GitLab's error response."""
+    """Raised by route code; the middleware turns it into GitLab's error response.
 
-    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+    ``body`` ``None`` makes an empty answer (redirects).
+    """
+
+    def __init__(
+        self, status: int, body: dict[str, Any] | None, headers: Mapping[str, str]
+    ) -> None:
         super().__init__(status)
         self.status = status
         self.body = body
-        self.headers = headers
+        self.headers = dict(headers)
 
     def response(self) -> web.Response:
+        if self.body is None:
+            return web.Response(status=self.status, headers=self.headers)
         return json_response(self.body, self.status, self.headers)
+
+
+class Throttled(FakeError):
+    """A 429 from one of the fake's rate limits (``limit`` names it)."""
+
+    def __init__(self, limit: str, response: web.Response) -> None:
+        super().__init__(429, None, {})
+        self.limit = limit
+        self._response = response
+
+    def response(self) -> web.Response:
+        return self._response
 
 
 def error(

@@ -26,11 +26,13 @@ Linker = Callable[[Mapping[str, Any]], str]
 
 @attrs.frozen
 class Window:
-    """Parsed ``page``/``per_page``; the requested ``per_page`` is kept for the offset cap."""
+    """Parsed ``page``/``per_page``; the requested ``per_page`` is kept for the offset cap,
+    and the declared one (Grape-coerced, not clamped) for the links."""
 
     page: int
     per_page: int
     raw_per_page: int
+    declared_per_page: int = 20
 
 
 def offset_page(
@@ -43,25 +45,28 @@ def offset_page(
 ) -> tuple[list[T], dict[str, str]]:
     """One offset page of ``items`` and GitLab's headers for it (§5.1).
 
-    ``X-Next-Page``/``X-Prev-Page`` are always present, empty when there is no such page.
-    ``Link`` lists prev, next, first, and last only ``with_count``, as do the totals.
+    ``X-Next-Page``/``X-Prev-Page`` are always present, empty when there is no such page
+    (Kaminari has no previous page for a page out of range). ``Link`` lists prev, next,
+    first, and last only ``with_count``, as do the totals; its URLs echo the declared
+    ``per_page``, not the clamped one (``offset_header_builder.rb``).
     """
     page, per_page = window.page, window.per_page
     start = (page - 1) * per_page
     chunk = list(items[start : start + per_page])
     has_next = len(items) > start + per_page
+    has_prev = page > 1 and bool(chunk)
 
     def url(number: int) -> str:
-        return link({**params, "page": number, "per_page": per_page})
+        return link({**params, "page": number, "per_page": window.declared_per_page})
 
     headers = {
         "X-Per-Page": str(per_page),
         "X-Page": str(page),
         "X-Next-Page": str(page + 1) if has_next else "",
-        "X-Prev-Page": str(page - 1) if page > 1 else "",
+        "X-Prev-Page": str(page - 1) if has_prev else "",
     }
     links = []
-    if page > 1:
+    if has_prev:
         links.append(f'<{url(page - 1)}>; rel="prev"')
     if has_next:
         links.append(f'<{url(page + 1)}>; rel="next"')

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus
 
@@ -72,24 +75,71 @@ def nest(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
 
 
 async def read_params(request: web.Request) -> dict[str, Any]:
-    """Query, form and JSON body parameters merged (the body wins), parsed once per request."""
+    """Query, form and JSON body parameters merged (the body wins), then the path's own
+    (``id``, ``pipeline_id``...: Grape's ``params`` holds them, and links echo them);
+    parsed once per request."""
     if _PARAMS in request:
         return request[_PARAMS]
     params = nest(request.query.items())
     body = await request.read() if request.body_exists else b""
-    if body and request.content_type == "application/json":
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise error(
-                400, error_="The provided content-type 'application/json' is not valid JSON"
-            ) from None
-        if isinstance(data, dict):
-            params.update(data)
-    elif body and request.content_type == "application/x-www-form-urlencoded":
+    kind = request.content_type
+    if body and kind == "application/json":
+        params.update(_json_body(body))
+    elif body and kind == "application/x-www-form-urlencoded":
         params.update(nest(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)))
+    elif kind == "multipart/form-data":
+        params.update(nest(_multipart(request.headers.get("Content-Type", ""), body)))
+    params.update((k, v) for k, v in request.match_info.items() if k != "tail")
     request[_PARAMS] = params
     return params
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    """A JSON body's object; anything unreadable, or nested deeper than Ruby's JSON parser
+    allows (``max_nesting`` 100), is a 400."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        data = _INVALID
+    if data is _INVALID or _depth(data) > MAX_NESTING:
+        raise error(400, error_="The provided content-type 'application/json' is not valid JSON")
+    return data if isinstance(data, dict) else {}
+
+
+_INVALID = object()
+MAX_NESTING = 100
+
+
+def _depth(data: Any) -> int:
+    """How deeply arrays and objects nest in ``data`` (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, level)
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, level + 1) for item in items)
+    return deepest
+
+
+def _multipart(content_type: str, body: bytes) -> list[tuple[str, str]]:
+    """The form fields of a ``multipart/form-data`` body; a missing or wrong boundary is a
+    400, as Rack's multipart parser refuses it (``bad content body``)."""
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + body
+    )
+    parts = message.get_payload() if message.is_multipart() else None
+    if not isinstance(parts, list) or not parts or message.defects:
+        raise error(400, error_="bad content body")
+    fields = []
+    for part in parts:
+        if not isinstance(part, Message):
+            continue
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            fields.append((name, payload.decode("utf-8", "replace")))
+    return fields
 
 
 class Checks:
@@ -157,9 +207,19 @@ class Checks:
         if per_page == 0:
             self.errors.append("per_page has a value not allowed")
         self.declared["page"] = 1 if page is None else page
-        self.declared["per_page"] = 20 if per_page is None else per_page
+        declared = self.declared["per_page"] = 20 if per_page is None else per_page
         wanted = 20 if per_page is None or per_page <= 0 else per_page
-        return Window(max(page or 1, 1), min(wanted, MAX_PER_PAGE), wanted)
+        return Window(max(page or 1, 1), min(wanted, MAX_PER_PAGE), wanted, declared)
+
+    def hash(self, name: str) -> dict[str, Any] | None:
+        """An optional ``Hash`` param (a JSON object, or Rack's ``name[key]=value``)."""
+        raw = self.params.get(name)
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            self.errors.append(f"{name} is invalid")
+            return None
+        return dict(raw)
 
     def variables(self, name: str) -> list[dict[str, str]]:
         """An ``Array[JSON]`` of ``{key: String (required), value: String (required)}``;

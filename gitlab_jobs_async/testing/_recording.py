@@ -1,14 +1,14 @@
-"""What the fake GitLab records of each request, and the faults tests can script."""
+"""What the fake GitLab records of each request, and what it observed overall."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections import Counter
+from collections.abc import Mapping
 
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
-__all__ = ["Fault", "Outcome", "RecordedRequest", "frozen_headers"]
+__all__ = ["Observations", "Outcome", "RecordedRequest", "frozen_headers"]
 
 
 def frozen_headers(headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
@@ -23,6 +23,8 @@ class Outcome:
     status: int | None = None
     cancelled: bool = False
     response_bytes: int = 0
+    limited_by: str | None = None
+    """The rate limit that answered 429, if one did."""
 
 
 @attrs.frozen
@@ -64,38 +66,29 @@ class RecordedRequest:
         """Body bytes of the answer (for benchmarks of what a client downloads)."""
         return self.outcome.response_bytes
 
+    @property
+    def limited_by(self) -> str | None:
+        """The name of the rate limit that answered it with a 429, if one did."""
+        return self.outcome.limited_by
+
     def param(self, name: str) -> str | None:
         """The first value of query parameter ``name``."""
         return next((v for k, v in self.query if k == name), None)
 
 
 @attrs.define(eq=False)
-class Fault:
-    """A scripted misbehaviour for requests that ``match``.
+class Observations:
+    """What the fake saw and did, kept apart from its state and its knobs."""
 
-    Args:
-        match: which requests (a predicate over :class:`RecordedRequest`).
-        delay: seconds to wait before handling.
-        status: answer with this status and ``body`` instead of handling the request.
-        body: the JSON (dict/list) or text body of that answer.
-        headers: extra headers of that answer.
-        times: how many matching requests it applies to (``None``: all).
-        after: a callable run after the request was handled (e.g. to add jobs).
-        behaviour: a transport-level fault instead of a status:
-            ``"reset"`` closes the connection before handling the request;
-            ``"reset_mid_body"`` handles it, sends half the answer and closes;
-            ``"truncate"`` handles it and sends a complete answer of half the body;
-            ``"drip"`` handles it and sends the body in small, slow pieces;
-            ``"redirect"`` answers 302 to :attr:`FakeGitLab.storage_url` (a second origin
-            that records what it receives) without handling the request.
-    """
-
-    match: Callable[[RecordedRequest], bool]
-    delay: float = 0.0
-    status: int | None = None
-    body: Any = None
-    headers: dict[str, str] = attrs.Factory(dict)
-    times: int | None = 1
-    after: Callable[[], None] | None = None
-    behaviour: str | None = None
-    hits: int = 0
+    requests: list[RecordedRequest] = attrs.Factory(list)
+    """Every request to the API origin, in order."""
+    storage_requests: list[RecordedRequest] = attrs.Factory(list)
+    """Every request to the object-storage origin, in order."""
+    in_flight: int = 0
+    """Requests being answered right now."""
+    peak_in_flight: int = 0
+    """The most requests answered at once since start (or since reset to 0)."""
+    actions: Counter[str] = attrs.Factory(Counter)
+    """How many times each job action (cancel, retry, erase, play) changed state."""
+    rate_limited: Counter[str] = attrs.Factory(Counter)
+    """How many requests each rate limit answered with a 429, by the limit's name."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -19,26 +19,54 @@ __all__ = [
     "FakePipeline",
     "FakeProject",
     "FakeUser",
+    "JobKind",
+    "JobStatus",
     "ROLES",
+    "Role",
     "STATUSES",
+    "Scope",
     "Token",
+    "TokenKind",
+    "TokenState",
+    "Visibility",
+    "When",
     "fake_sha",
     "seeded_times",
 ]
 
+JobStatus = Literal[
+    "created", "waiting_for_resource", "preparing", "waiting_for_callback", "pending",
+    "running", "success", "failed", "canceling", "canceled", "skipped", "manual", "scheduled",
+]  # fmt: skip
+"""``Ci::HasStatus::AVAILABLE_STATUSES`` (§4.1)."""
+Role = Literal["guest", "reporter", "developer", "maintainer", "owner"]
+Visibility = Literal["private", "internal", "public"]
+When = Literal["on_success", "on_failure", "always", "manual", "delayed", "never"]
+"""The ``when:`` of a job in ``.gitlab-ci.yml``."""
+JobKind = Literal["build", "bridge"]
+TokenKind = Literal["personal", "oauth", "job"]
+TokenState = Literal["active", "expired", "revoked"]
+Scope = Literal[
+    "api", "read_api", "read_user", "read_repository", "write_repository", "read_registry",
+    "write_registry", "sudo", "admin_mode", "create_runner", "manage_runner", "ai_features",
+    "k8s_proxy", "self_rotate", "read_service_ping", "ai_workflows",
+]  # fmt: skip
+"""Personal access token scopes; ``api`` allows everything, ``read_api`` GET/HEAD."""
+
 BASE_TIME = datetime(2026, 11, 1, 9, 0, 0, tzinfo=UTC)
 """Seeded objects get deterministic timestamps counted from here."""
 
-STATUSES = (
-    "created", "waiting_for_resource", "preparing", "waiting_for_callback", "pending",
-    "running", "success", "failed", "canceling", "canceled", "skipped", "manual", "scheduled",
-)  # fmt: skip
-"""``Ci::HasStatus::AVAILABLE_STATUSES`` (§4.1)."""
+STATUSES: tuple[JobStatus, ...] = get_args(JobStatus)
 COMPLETED = frozenset({"success", "failed", "canceled", "skipped"})
+FINISHING = frozenset({"success", "failed", "canceled"})
+"""The statuses whose transition stamps ``finished_at``."""
 RETRYABLE = frozenset({"success", "failed", "canceled", "canceling"})
 CANCELABLE = frozenset(STATUSES) - COMPLETED - {"canceling"}
 """What the ``cancel`` event moves to ``canceled`` (or ``canceling``) (§2.4)."""
-ROLES = {"guest": 10, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
+ROLES: dict[Role, int] = {
+    "guest": 10, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50
+}  # fmt: skip
+"""Access levels of ``Gitlab::Access``."""
 
 
 @attrs.define(eq=False)
@@ -57,10 +85,10 @@ class Token:
     """A token: ``kind`` is personal, oauth or job; ``state`` active, expired or revoked."""
 
     value: str = attrs.field(repr=False)
-    kind: str
+    kind: TokenKind
     user: FakeUser | None
     scopes: tuple[str, ...] = ("api",)
-    state: str = "active"
+    state: TokenState = "active"
     job: FakeJob | None = None
 
 
@@ -70,7 +98,7 @@ class FakeProject:
 
     id: int
     path_with_namespace: str
-    visibility: str = "private"
+    visibility: Visibility = "private"
     public_builds: bool = True
     members: dict[int, int] = attrs.Factory(dict)
     """User id → access level (10 guest … 50 owner)."""
@@ -105,7 +133,7 @@ class FakePipeline:
     ref: str
     sha: str
     source: str
-    status: str
+    status: JobStatus
     user: FakeUser | None
     created_at: datetime
     jobs: list[FakeJob] = attrs.Factory(list)
@@ -117,18 +145,20 @@ class FakeJob:
     """A build or a bridge (``kind``); mutable so tests can inspect and change it."""
 
     id: int
-    kind: str
+    kind: JobKind
     """``"build"`` (``Ci::Build``) or ``"bridge"`` (a trigger job, ``Ci::Bridge``)."""
     pipeline: FakePipeline
     name: str
     stage: str
-    status: str
-    when: str = "on_success"
+    status: JobStatus
+    when: When = "on_success"
     failure_reason: str | None = None
     log: bytearray = attrs.Factory(bytearray)
     user: FakeUser | None = None
     runner: bool = True
     """Picked up by a runner once started (``runner``/``runner_manager`` then non-null)."""
+    runner_id: int | None = None
+    """Which runner (default: one of three shared runners, by job id)."""
     tag_list: tuple[str, ...] = ()
     allow_failure: bool = False
     coverage: float | None = None
@@ -156,7 +186,12 @@ class FakeJob:
     archive: bytes | None = None
     """The artifacts archive (a zip); built from ``files`` when only those are given."""
     files: dict[str, bytes] = attrs.Factory(dict)
-    script: list[tuple[bytes, str | None]] = attrs.Factory(list)
+    artifact_sizes: dict[str, int] = attrs.Factory(dict)
+    """Sizes to report per artifact file type (default: GitLab's documented examples)."""
+    inputs: dict[str, Any] = attrs.Factory(dict)
+    """Job inputs (``inputs:`` in ``.gitlab-ci.yml``) with their current values; ``play``
+    and ``retry`` may override declared ones (``job_inputs``)."""
+    script: list[tuple[bytes, JobStatus | None]] = attrs.Factory(list)
     """Steps applied one per ``GET`` of the job: (bytes to append to the log, new status)."""
     token: str | None = attrs.field(default=None, repr=False)
     """Its CI job token, once :meth:`FakeGitLab.job_token` made one."""
@@ -173,11 +208,12 @@ class FakeJob:
     def is_bridge(self) -> bool:
         return self.kind == "bridge"
 
-    def set_status(self, status: str, now: datetime) -> None:
+    def set_status(self, status: JobStatus, now: datetime) -> None:
         """Move to ``status``, stamping times as GitLab does (§3.1, §4.1).
 
         ``queued_at`` on entering pending (or running, which passes through pending),
-        ``started_at`` on running, ``finished_at`` on success/failed/canceled/skipped.
+        ``started_at`` on running, ``finished_at`` on success/failed/canceled only
+        (``commit_status.rb``: ``before_transition any => [:success, :failed, :canceled]``).
         """
         if status not in STATUSES:
             raise ValueError(f"unknown job status {status!r}")
@@ -185,9 +221,9 @@ class FakeJob:
             self.queued_at = now
         if status == "running" and self.started_at is None:
             self.started_at = now
-        if status in COMPLETED:
+        if status in FINISHING:
             self.finished_at = self.finished_at or now
-        else:
+        elif status != "skipped":
             self.finished_at = None
         if status != "failed":
             self.failure_reason = None
@@ -215,7 +251,7 @@ class FakeJob:
 _QUEUED = frozenset({"pending", "running", "success", "failed", "canceling", "canceled"})
 
 
-def seeded_times(job_id: int, status: str) -> dict[str, Any]:
+def seeded_times(job_id: int, status: JobStatus) -> dict[str, Any]:
     """Deterministic timestamps for a job seeded in ``status``."""
     created = BASE_TIME + timedelta(seconds=job_id * 60)
     queued = created + timedelta(seconds=3) if status in _QUEUED else None
@@ -223,11 +259,9 @@ def seeded_times(job_id: int, status: str) -> dict[str, Any]:
     finished = None
     if status in ("running", "canceling") or status in COMPLETED - {"skipped"}:
         started = created + timedelta(seconds=10 + job_id % 7)
-    if status in COMPLETED and status != "skipped":
+    if status in FINISHING:
         assert started is not None
         finished = started + timedelta(seconds=30 + (job_id * 13) % 600)
-    if status == "skipped":
-        finished = created + timedelta(seconds=1)
     return {
         "created_at": created,
         "queued_at": queued,
