@@ -28,6 +28,7 @@ from ._failures import raise_clean, transport_error
 from ._protocol import error_for, redact_url
 from ._ratelimit import Pacer
 from ._redirects import MAX_REDIRECTS, next_hop
+from ._request_context import extra_headers
 from ._response import Response, body_chunks, read_limited
 from ._retry import Outcome, decide
 
@@ -316,7 +317,10 @@ class Transport:
         that ``resources`` closes.
         """
         extra = extra or {}
-        session, headers, credentials = self.session, {**self._headers, **extra}, True
+        # A webhook handler's X-Gitlab-Event-UUID (GitLab's recursion detection) rides along
+        # under the client's own headers, and only to GitLab.
+        headers = {**extra_headers(), **self._headers, **extra}
+        session, credentials = self.session, True
         for _ in range(MAX_REDIRECTS + 1):
             resp = await session.request(
                 method,
