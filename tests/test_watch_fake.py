@@ -66,7 +66,7 @@ async def test_new_jobs_and_status_changes_become_job_events(world: World, gl: G
     events = await collect(gl.project_jobs.watch(PROJECT, poll=5.0, sleep=script))
     assert [(e.job_id, e.status) for e in events] == [(lint.id, "failed"), (new[0].id, "pending")]
     failed = events[0]
-    assert isinstance(failed, JobEvent) and failed.hook == "Job Hook"
+    assert failed.hook == "Job Hook"
     assert failed.status is JobStatus.FAILED and failed.failure_reason == "runner_system_failure"
     assert (failed.name, failed.stage, failed.pipeline_id) == ("lint", "test", world.pipeline.id)
     assert failed.project_id == world.project.id and failed.runner is not None
