@@ -147,12 +147,15 @@ async def test_which_transitions_fire(world: World, receiver: Receiver, start, m
     """Creation and moves to pending, running, success, failed, canceled fire, as GitLab's
     Ci::Build does; manual, skipped, scheduled, preparing, canceling do not."""
     fake = world.fake
-    fake.add_webhook(world.project, receiver.url, events=["job"])
+    fake.add_webhook(world.project, receiver.url, token=TOKEN, events=["job"])
     job = fake.add_job(world.pipeline, name="moving", status=start)
     for status in moves:
         fake.set_status(job, status)
     assert [d.job_status for d in await settle(fake)] == statuses
-    assert len(receiver.posts) == len(statuses)
+    parsed = [parse(headers, body, secret_token=TOKEN) for headers, body in receiver.posts]
+    assert [(e.job_id, e.status) for e in parsed if isinstance(e, JobEvent)] == [
+        (job.id, status) for status in statuses
+    ]
 
 
 async def test_api_actions_fire_and_carry_the_request_event_uuid(world: World, receiver: Receiver):
