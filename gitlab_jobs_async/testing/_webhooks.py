@@ -166,8 +166,9 @@ class Webhooks(Store):
         if not hooks:
             return
         payload = build()  # now: the state at the change, whenever it is sent
-        key, cause = str(uuid.uuid4()), _event_uuid()
-        for hook in hooks:
+        cause = _event_uuid()
+        for hook in hooks:  # GitLab makes one idempotency key per hook and event
+            key = str(uuid.uuid4())
             self._queue(WebhookDelivery(hook, EVENT_NAMES[kind], payload, key, cause))
 
     def _queue(self, delivery: WebhookDelivery) -> None:
