@@ -38,6 +38,7 @@ import attrs
 
 __all__ = [
     "SCOPED",
+    "SCOPED_PER_PAGE",
     "TERMINAL",
     "Existing",
     "GetJob",
@@ -64,6 +65,9 @@ SCOPED = ("created", "waiting_for_resource", "preparing", "pending", "running", 
           "scheduled")  # fmt: skip
 """Unfinished statuses every supported GitLab accepts in ``scope[]``; ``canceling`` and
 ``waiting_for_callback`` are newer, so jobs in them are rechecked one by one."""
+SCOPED_PER_PAGE = 100
+"""The page size of the list of unfinished jobs, whatever the head's: it is read to cover
+jobs anywhere in the project, so fewer, larger pages."""
 
 
 @attrs.frozen
@@ -87,7 +91,8 @@ class Transition(Generic[T]):
 
 @attrs.frozen
 class ListPage:
-    """``GET /projects/:id/jobs?page=N``; ``scoped``: with ``scope[]`` = :data:`SCOPED`."""
+    """``GET /projects/:id/jobs?page=N``; ``scoped``: with ``scope[]`` = :data:`SCOPED`, and
+    :data:`SCOPED_PER_PAGE` a page (else the book's ``per_page``)."""
 
     page: int
     scoped: bool = False
@@ -113,27 +118,31 @@ class _Entry:
 
 @attrs.frozen
 class Plan:
-    """How to recheck: list pages up to ``depth``, or the scoped list, then GET ``gets``."""
+    """How to recheck: by GETs, by list pages up to ``depth`` (``None``: until every job is
+    covered), or by the scoped list; what those did not show is read by GET after."""
 
     how: Literal["get", "pages", "scope"]
     cost: int
-    depth: int = 0
+    depth: int | None = 0
 
 
 def plan_recheck(
     stale: Sequence[tuple[int, str, int | None]],
     *,
     last_page: int,
-    per_page: int,
     scoped_above: int,
     force: Recheck = "auto",
 ) -> Plan:
     """The cheapest way to recheck ``stale`` jobs, as ``(id, status, estimated page)``.
 
-    ``last_page`` is the last page of the list already read; ``scoped_above`` how many known
-    jobs in :data:`SCOPED` statuses have an id at or above the oldest stale one (about how far
-    the scoped list must be read). Ties go to GETs (they read exactly the jobs wanted), then
-    pages. ``force`` picks a way regardless of cost (for measurements).
+    ``last_page`` is the last page of the list already read; a job whose page is unknown
+    (``None``: never seen in the list, only in the scoped one) counts as a GET in the pages
+    plan. ``scoped_above`` is how many known jobs in :data:`SCOPED` statuses have an id at or
+    above the oldest stale one (about how far the scoped list must be read); the scoped plan
+    also counts a GET for each stale job it cannot show (a status it does not list) or will
+    likely not show (a running job has probably finished). Ties go to GETs
+    (they read exactly the jobs wanted), then pages. ``force`` picks a way regardless of cost
+    (for measurements); forced pages read until every stale job is covered.
     """
     plans = [Plan("get", len(stale))]
     pages = sorted({p for _, _, p in stale if p is not None and p > last_page})
@@ -144,8 +153,12 @@ def plan_recheck(
         if best is None or cost < best.cost:
             best = Plan("pages", cost, depth)
     plans.append(best or Plan("pages", len(stale), last_page))
-    by_list = sum(1 for _, status, _ in stale if status not in SCOPED)  # never in the list
-    plans.append(Plan("scope", max(1, math.ceil(scoped_above / per_page)) + by_list))
+    # Jobs the scoped list cannot show are read by GET after it: those in statuses it does
+    # not ask for, and (a guess) the running ones, which are likely to have finished.
+    by_get = sum(1 for _, status, _ in stale if status not in SCOPED or status == "running")
+    plans.append(Plan("scope", max(1, math.ceil(scoped_above / SCOPED_PER_PAGE)) + by_get))
+    if force == "pages":
+        return Plan("pages", plans[1].cost, None)
     if force != "auto":
         return next(plan for plan in plans if plan.how == force)
     return min(plans, key=lambda plan: plan.cost)  # min keeps the first of equal costs
@@ -231,7 +244,7 @@ class Poll(Generic[T]):
         self._last_page = 0
         self._ended = False  # the unscoped list was read to its end
         self._targets: list[int] = []  # stale jobs the current phase must cover
-        self._depth = 0
+        self._depth: int | None = 0
         self.requests = 0
 
     def next_request(self) -> Request | None:
@@ -269,7 +282,8 @@ class Poll(Generic[T]):
             else:
                 self._gets()
         elif self._phase == "pages":
-            if more and request.page < self._depth and self._uncovered():
+            deeper = self._depth is None or request.page < self._depth
+            if more and deeper and self._uncovered():
                 self._queue.append(follow)
             else:
                 self._gets()
@@ -309,12 +323,11 @@ class Poll(Generic[T]):
         plan = plan_recheck(
             stale,
             last_page=self._last_page,
-            per_page=book.per_page,
             scoped_above=scoped_above,
             force=book.recheck,
         )
         self._targets = [job_id for job_id, _, _ in stale]
-        if plan.how == "pages" and plan.depth > self._last_page:
+        if plan.how == "pages" and (plan.depth is None or plan.depth > self._last_page):
             self._phase, self._depth = "pages", plan.depth
             self._queue.append(ListPage(self._last_page + 1))
         elif plan.how == "scope":

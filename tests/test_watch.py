@@ -12,6 +12,7 @@ import pytest
 
 from gitlab_jobs_async._watch import (
     SCOPED,
+    SCOPED_PER_PAGE,
     GetJob,
     JobBook,
     ListPage,
@@ -35,9 +36,10 @@ def answer(poll: Poll[None], jobs: Jobs, per_page: int) -> list[Request]:
             continue
         rows = [(i, s) for i, s in sorted(jobs.items(), reverse=True)
                 if not request.scoped or s in SCOPED]  # fmt: skip
-        start = (request.page - 1) * per_page
-        chunk = rows[start : start + per_page]
-        poll.page(request, [Seen(i, s, None) for i, s in chunk], len(rows) > start + per_page)
+        size = SCOPED_PER_PAGE if request.scoped else per_page
+        start = (request.page - 1) * size
+        chunk = rows[start : start + size]
+        poll.page(request, [Seen(i, s, None) for i, s in chunk], len(rows) > start + size)
     return asked
 
 
@@ -73,14 +75,14 @@ def jobs_of(count: int, status: str = "success", *, top: int = 100) -> Jobs:
     [
         pytest.param([(5, "running", 2)], 1, 1, "auto", "get", 1, 0, id="one-job-ties-go-to-get"),
         pytest.param(
-            [(i, "running", 2) for i in range(5)],
+            [(i, "pending", 2) for i in range(5)],
             1,
             5,
             "auto",
             "pages",
             1,
             2,
-            id="five-on-page-2-tie-pages-vs-scope",
+            id="five-pending-on-page-2-tie-pages-vs-scope",
         ),
         pytest.param(
             [(i, "running", 2) for i in range(5)],
@@ -132,15 +134,37 @@ def jobs_of(count: int, status: str = "success", *, top: int = 100) -> Jobs:
             0,
             id="canceling-never-in-the-scoped-list",
         ),
-        pytest.param([(1, "running", 2)], 1, 1000, "scope", "scope", 10, 0, id="forced-scope"),
-        pytest.param([(1, "running", 2)], 1, 1, "pages", "pages", 1, 2, id="forced-pages"),
+        pytest.param(
+            [(1, "running", 2)], 1, 1000, "scope", "scope", 11, 0, id="forced-scope-running-gets"
+        ),
+        pytest.param(
+            [(i, "pending", 2 + i) for i in range(5)],
+            1,
+            5,
+            "auto",
+            "scope",
+            1,
+            0,
+            id="pending-stay-in-the-scoped-list",
+        ),
+        pytest.param(
+            [(i, "running", 2) for i in range(5)],
+            1,
+            5,
+            "auto",
+            "pages",
+            1,
+            2,
+            id="running-likely-left-it-pages",
+        ),
+        pytest.param(
+            [(1, "running", 2)], 1, 1, "pages", "pages", 1, None, id="forced-pages-until-covered"
+        ),
     ],
 )
 def test_recheck_plan_is_the_cheapest(stale, last_page, scoped_above, force, how, cost, depth):
     """plan_recheck picks the way with the fewest requests (ties: GETs, then pages)."""
-    plan = plan_recheck(
-        stale, last_page=last_page, per_page=100, scoped_above=scoped_above, force=force
-    )
+    plan = plan_recheck(stale, last_page=last_page, scoped_above=scoped_above, force=force)
     assert (plan.how, plan.cost, plan.depth) == (how, cost, depth)
 
 
@@ -175,7 +199,7 @@ def test_recheck_plan_is_the_cheapest(stale, last_page, scoped_above, force, how
         pytest.param(
             {**jobs_of(4), 10: "running", 2: "manual", 1: "pending", 3: "created"},
             "unfinished",
-            [P(1), S(1), S(2)],
+            [P(1), S(1)],
             [
                 (1, None, "pending"),
                 (2, None, "manual"),
@@ -223,17 +247,17 @@ BEFORE: Jobs = {10: "success", 9: "running", 8: "success", 7: "success", 6: "pen
 @pytest.mark.parametrize(
     ("change", "asked", "found"),
     [
-        pytest.param(None, [P(1), S(1), S(2)], [], id="quiet-rechecks-three-below-page-1"),
+        pytest.param(None, [P(1), S(1)], [], id="quiet-rechecks-three-below-page-1"),
         pytest.param(
             _set(j9="failed"),
             [P(1), S(1)],
             [(9, "running", "failed")],
             id="change-on-page-1-shortens-the-unfinished-list",
         ),
-        pytest.param(_add(11), [P(1), S(1), S(2)], [(11, None, "created")], id="one-new-job"),
+        pytest.param(_add(11), [P(1), S(1)], [(11, None, "created")], id="one-new-job"),
         pytest.param(
             _add(11, 12, 13),
-            [P(1), P(2), G(6), G(4), G(1)],
+            [P(1), P(2), S(1)],
             [(11, None, "created"), (12, None, "created"), (13, None, "created")],
             id="a-page-of-new-jobs-reads-the-next",
         ),
@@ -254,6 +278,25 @@ def test_later_polls(change, asked, found):
     if change is not None:
         change(jobs)
     assert run(book, jobs) == (asked, found)
+
+
+def test_the_unfinished_list_is_read_a_hundred_at_a_time_as_far_as_needed():
+    """250 parked jobs are rechecked in 3 pages of the unfinished list, whatever the head's
+    page size; a change only near the top stops the read early."""
+    jobs = {**jobs_of(10, top=300), **dict.fromkeys(range(1, 251), "manual")}
+    book = JobBook(per_page=10)
+    assert run(book, jobs) == ([P(1), S(1), S(2), S(3)], [])
+    jobs[2] = "pending"
+    assert run(book, jobs) == ([P(1), S(1), S(2), S(3)], [(2, "manual", "pending")])
+
+
+def test_forced_pages_read_until_every_stale_job_is_covered():
+    """recheck="pages" reads the list down to the oldest unfinished job, positions unknown."""
+    jobs = {**jobs_of(30, top=100), 5: "running"}
+    book = JobBook(per_page=10, recheck="pages")
+    run(book, jobs)
+    jobs[5] = "success"
+    assert run(book, jobs) == ([P(1), P(2), P(3), P(4)], [(5, "running", "success")])
 
 
 def test_quiet_project_costs_one_request():

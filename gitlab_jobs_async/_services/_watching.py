@@ -26,7 +26,17 @@ from .._errors import NotFound, RateLimited, ResponseError, ServerError, Transpo
 from .._models import Job
 from .._protocol import next_page
 from .._transport import Response, Transport
-from .._watch import SCOPED, Existing, GetJob, JobBook, ListPage, Poll, Recheck, Seen
+from .._watch import (
+    SCOPED,
+    SCOPED_PER_PAGE,
+    Existing,
+    GetJob,
+    JobBook,
+    ListPage,
+    Poll,
+    Recheck,
+    Seen,
+)
 from ._base import structure
 
 if TYPE_CHECKING:
@@ -116,7 +126,8 @@ def _seen(response: Response, item: object) -> Seen[Raw]:
 async def _list_page(
     transport: Transport, project: int | str, request: ListPage, per_page: int
 ) -> tuple[list[Seen[Raw]], bool]:
-    params = [("page", str(request.page)), ("per_page", str(per_page))]
+    size = SCOPED_PER_PAGE if request.scoped else per_page
+    params = [("page", str(request.page)), ("per_page", str(size))]
     if request.scoped:
         params += [("scope[]", status) for status in SCOPED]
     response = await transport.request("GET", paths.project_jobs(project), params=params)
