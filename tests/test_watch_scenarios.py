@@ -14,7 +14,7 @@ from .test_watch import G, Jobs, P, S, jobs_of, run
 
 def test_the_unfinished_list_is_read_a_hundred_at_a_time_as_far_as_needed():
     """250 parked jobs are rechecked in 3 pages of the unfinished list, whatever the head's
-    page size; a change only near the top stops the read early."""
+    page size, and a change of the oldest one is found there."""
     jobs = {**jobs_of(10, top=300), **dict.fromkeys(range(1, 251), "manual")}
     book = JobBook(per_page=10)
     assert run(book, jobs) == ([P(1), S(1), S(2), S(3)], [])
