@@ -189,3 +189,18 @@ async def test_a_dropped_hook_is_made_up_for_by_polling(world: World):
     assert answer(late) == "duplicate"
     assert reconciler.found == 1 and world.fake.actions["retry"] == 1
     assert len(attempts(world, lint)) == 2
+
+
+@pytest.mark.xfail(strict=True, reason="transport wiring of _request_context pending")
+async def test_the_retry_carries_the_event_uuid_into_the_new_jobs_hooks(world: World):
+    """The bot's retry sends the failure's X-Gitlab-Event-UUID back, so the new job's hooks
+    carry it too: the chain GitLab's recursion detection follows."""
+    lint = world.jobs["lint"]
+    async with running_bot(world) as bot:
+        world.fake.add_webhook(world.project, bot.url, token=TOKEN, signing_secret=SECRET)
+        world.fake.set_status(lint, "failed", failure_reason="runner_system_failure")
+        await bot.finished(1)
+        failure, created, pending = await settle(world)
+    retry = next(r for r in world.fake.requests if r.path.endswith("/retry"))
+    assert retry.headers.get("X-Gitlab-Event-UUID") == failure.event_uuid
+    assert created.event_uuid == pending.event_uuid == failure.event_uuid
