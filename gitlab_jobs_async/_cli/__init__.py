@@ -26,6 +26,7 @@ from .._errors import (
 from .._version import __version__
 from ._commands import COMMANDS, ConfigError
 from ._output import Output
+from ._watch import add_watch
 
 __all__ = ["main", "run"]
 
@@ -103,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "cancel":
             action.add_argument("--force", action="store_true")
 
+    add_watch(sub, common)
     sub.add_parser("demo", help="audit and follow jobs on an embedded fake GitLab")
     serve = sub.add_parser("serve", help="run the fake GitLab, seeded, for other tools")
     serve.add_argument("--port", type=int, default=0)

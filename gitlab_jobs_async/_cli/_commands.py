@@ -19,6 +19,7 @@ from ._audit import AuditReport, audit
 from ._demo import cmd_serve, seed_demo
 from ._output import Output
 from ._settings import ConfigError, client
+from ._watch import cmd_watch
 
 __all__ = ["COMMANDS", "ConfigError"]
 
@@ -330,4 +331,5 @@ COMMANDS = {
     "audit": cmd_audit,
     "demo": cmd_demo,
     "serve": cmd_serve,
+    "watch": cmd_watch,
 }

@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientResponse
 
@@ -18,8 +18,13 @@ from .._follow import follow_log
 from .._merge import merge
 from .._models import Bridge, Job
 from .._pagination import Pagination
+from .._watch import Existing, Recheck
 from ._artifacts import DEFAULT_CHUNK_SIZE, ArtifactMethods
 from ._base import Scope, scope_query, structure
+from ._watching import Clock, Sleep, watch_options, watch_projects
+
+if TYPE_CHECKING:
+    from ..webhooks import JobEvent
 
 __all__ = ["ProjectJobs"]
 
@@ -209,6 +214,96 @@ class ProjectJobs(ArtifactMethods):
             "POST", path, json_body=body, idempotent=idempotent
         )
         return structure(response, response.json(), cls)
+
+    def watch(
+        self,
+        project: int | str,
+        *,
+        poll: float = 10.0,
+        status: Scope = None,
+        existing: Existing = "none",
+        per_page: int | None = None,
+        retention: float = 3600.0,
+        max_tracked: int = 10_000,
+        recheck: Recheck = "auto",
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+    ) -> AsyncGenerator[JobEvent, None]:
+        """Watch a project's jobs: yield a :class:`~gitlab_jobs_async.webhooks.JobEvent` for
+        each new job and each status change, found by polling, until the loop is left.
+
+        The events are those webhooks deliver (built by ``JobEvent.from_job``, without
+        delivery headers), so one handler serves both. Every ``poll`` seconds it reads the
+        newest page of the list, and rechecks unfinished jobs further down in whichever way
+        costs fewer requests (one by one, deeper pages, or the list of unfinished jobs only):
+        a quiet project costs one request a poll. The first poll is a baseline and reports
+        nothing unless ``existing`` says so. A status that came and went between two polls
+        is not seen (a job pending, then running, then done shows as done). A poll that
+        fails on a passing fault is logged and tried again at the next one, losing nothing.
+
+        Args:
+            project: numeric id or full path.
+            poll: seconds between polls (default 10).
+            status: only yield events whose status is this one or one of these.
+            existing: what the first poll reports: ``"none"`` (default), ``"unfinished"``
+                (jobs not finished yet) or ``"all"`` (also the finished jobs of page 1).
+            per_page: page size of the list reads (default: the client's, 100).
+            retention: seconds a finished job is remembered (default 3600).
+            max_tracked: unfinished jobs tracked at most; the oldest are dropped beyond.
+            recheck: ``"auto"`` (default, the cheapest), or always ``"get"``, ``"pages"``
+                or ``"scope"`` (for measuring).
+            sleep: the coroutine that waits between polls (default ``asyncio.sleep``).
+            clock: monotonic seconds (default ``time.monotonic``).
+
+        Raises:
+            ValueError, TypeError: for bad arguments, before any request.
+            APIError: 401, 403 or 404 (or another error that is not a passing fault).
+        """
+        return self.watch_many(
+            [checks.project(project)],
+            poll=poll,
+            status=status,
+            existing=existing,
+            per_page=per_page,
+            retention=retention,
+            max_tracked=max_tracked,
+            recheck=recheck,
+            sleep=sleep,
+            clock=clock,
+        )
+
+    def watch_many(
+        self,
+        projects: Iterable[int | str],
+        *,
+        poll: float = 10.0,
+        status: Scope = None,
+        existing: Existing = "none",
+        per_page: int | None = None,
+        retention: float = 3600.0,
+        max_tracked: int = 10_000,
+        recheck: Recheck = "auto",
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+    ) -> AsyncGenerator[JobEvent, None]:
+        """Watch many projects' jobs as one stream of events (see :meth:`watch`).
+
+        Each poll reads every project at once, within the client's request budget; events
+        carry their ``project_id``. A project's error that is not a passing fault ends the
+        stream.
+        """
+        options = watch_options(
+            poll=poll,
+            status=status,
+            per_page=self._per_page if per_page is None else per_page,
+            existing=existing,
+            retention=retention,
+            max_tracked=max_tracked,
+            recheck=recheck,
+            sleep=sleep,
+            clock=clock,
+        )
+        return watch_projects(self._transport, checks.projects(projects), options)
 
 
 def _variables(variables: object) -> list[dict[str, str]]:

@@ -14,6 +14,13 @@
 It builds its JSON from plain dicts shaped like GitLab's entities, never from this SDK's
 models, so it can check the SDK (and any other client, such as python-gitlab) independently.
 
+It delivers webhooks too: ``fake.add_webhook(project, url, token=..., signing_secret=...)``
+posts GitLab's Job Hook and Pipeline Hook payloads, with GitLab's headers, whenever a job
+changes state; each delivery and its answer is recorded, GitLab's auto-disabling applies,
+and tests can drop deliveries (``hook.drop()``), resend one with its idempotency key
+(``fake.resend_delivery(d)``) and wait until all are sent (``await
+fake.wait_for_deliveries()``).
+
 ``generate(fake, projects=..., pipelines=..., seed=...)`` seeds realistic data instead;
 ``FakeGitLab(rate_limits="gitlab.com", clock=ManualClock())`` adds GitLab.com's rate
 limits on a clock tests move. The pytest plugin (``gitlab_jobs_async.testing.pytest_plugin``,
@@ -28,11 +35,13 @@ Modules: ``_records`` (records, typed options and state rules), ``_state`` and
 request's prologue and rate limiting), ``_jobs``, ``_artifacts`` and ``_routes`` (the
 routes), ``_logs`` (log byte ranges), ``_ratelimits`` (GitLab's two kinds of limit),
 ``_knobs`` (settings), ``_recording`` (recorded requests, observations), ``_faults``
-(scripted faults), ``_server`` (the servers).
+(scripted faults), ``_hookdata`` (webhook payloads), ``_hookrules`` (hooks, deliveries, their
+headers and auto-disabling), ``_webhooks`` (sending them), ``_server`` (the servers).
 """
 
 from ._faults import Fault
 from ._generator import Generated, generate
+from ._hookrules import FakeWebhook, WebhookDelivery
 from ._knobs import Knobs, ManualClock
 from ._ratelimits import EndpointLimit, Throttle
 from ._recording import Observations, RecordedRequest
@@ -46,6 +55,7 @@ __all__ = [
     "FakePipeline",
     "FakeProject",
     "FakeUser",
+    "FakeWebhook",
     "Fault",
     "Generated",
     "Knobs",
@@ -53,5 +63,6 @@ __all__ = [
     "Observations",
     "RecordedRequest",
     "Throttle",
+    "WebhookDelivery",
     "generate",
 ]

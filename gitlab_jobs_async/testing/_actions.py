@@ -61,6 +61,7 @@ def retry(
     new.graceful_cancel = job.graceful_cancel
     new.environment = job.environment
     new.inputs = {**job.inputs, **(inputs or {})}
+    store._job_created(new)
     now = datetime.now(UTC)
     new.created_at = now
     new.set_status("pending", now)

@@ -6,6 +6,7 @@ Seeded through :class:`~gitlab_jobs_async.testing.FakeGitLab`; tests may read an
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, get_args
 
@@ -195,6 +196,8 @@ class FakeJob:
     """Steps applied one per ``GET`` of the job: (bytes to append to the log, new status)."""
     token: str | None = attrs.field(default=None, repr=False)
     """Its CI job token, once :meth:`FakeGitLab.job_token` made one."""
+    observer: Callable[[FakeJob, JobStatus], None] | None = attrs.field(default=None, repr=False)
+    """Told of each status change, with the status before (the fake's webhooks)."""
 
     @property
     def project(self) -> FakeProject:
@@ -227,7 +230,9 @@ class FakeJob:
             self.finished_at = None
         if status != "failed":
             self.failure_reason = None
-        self.status = status
+        previous, self.status = self.status, status
+        if self.observer is not None:
+            self.observer(self, previous)
 
     def retryable(self) -> bool:
         """``Processable#retryable?``: latest attempt, not archived, and finished (§2.5)."""

@@ -131,6 +131,7 @@ class JobSeeding:
         job.extra_fields = dict(extra_fields) if extra_fields else None
         job.archive = archive
         job.files = dict(files or {})
+        self._job_created(job)
         return job
 
     def add_bridge(
@@ -185,6 +186,7 @@ class JobSeeding:
             user=pipeline.user if user is PIPELINE_USER else user,
             **seeded_times(job_id, status),
         )
+        job.observer = self._job_changed
         self.jobs[job_id] = job
         pipeline.jobs.append(job)
         if kind == "build":
@@ -197,9 +199,15 @@ class JobSeeding:
         """Move ``job`` to ``status`` with GitLab's timestamps: ``queued_at`` on pending,
         ``started_at`` on running, ``finished_at`` on success/failed/canceled.
         A failed job gets ``failure_reason`` (default ``script_failure``)."""
-        job.set_status(status, datetime.now(UTC))
-        if status == "failed":
+        if status == "failed":  # before the change, so that its webhooks carry the reason
             job.failure_reason = failure_reason or "script_failure"
+        job.set_status(status, datetime.now(UTC))
+
+    def _job_created(self, job: FakeJob) -> None:
+        """A build was added (the fake's webhooks fire here)."""
+
+    def _job_changed(self, job: FakeJob, previous: JobStatus) -> None:
+        """A job's status changed (the fake's webhooks fire here)."""
 
     def append_log(self, job: FakeJob, data: bytes) -> None:
         """Grow the job's log, as a runner does while the job runs."""

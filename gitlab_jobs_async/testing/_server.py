@@ -21,6 +21,7 @@ from ._ratelimits import Counters, Limit, PresetName, preset
 from ._recording import RecordedRequest
 from ._routes import add_routes
 from ._state import Store
+from ._webhooks import Webhooks, event_uuid_middleware
 
 __all__ = ["FakeGitLab"]
 
@@ -42,7 +43,7 @@ def _nginx(status: int, reason: str) -> web.Response:
     return web.Response(status=status, text=page, content_type="text/html")
 
 
-class FakeGitLab(Store):
+class FakeGitLab(Webhooks):
     """A fake GitLab serving the Jobs API over real HTTP on 127.0.0.1.
 
     Seed it with :meth:`add_user`, :meth:`add_project`, :meth:`add_pipeline`,
@@ -88,7 +89,7 @@ class FakeGitLab(Store):
 
     async def start(self) -> None:
         """Start serving on 127.0.0.1."""
-        app = web.Application(middlewares=[self._middleware])
+        app = web.Application(middlewares=[self._middleware, event_uuid_middleware])
         add_routes(app, self)
         # Long request lines and headers reach the middleware, which answers as nginx would.
         self._runner = web.AppRunner(
@@ -107,7 +108,8 @@ class FakeGitLab(Store):
         self.storage_url = f"http://127.0.0.1:{self._storage.addresses[0][1]}"
 
     async def close(self) -> None:
-        """Stop serving."""
+        """Stop serving, and sending webhooks."""
+        await self._stop_webhooks()
         for runner in (self._runner, self._storage):
             if runner is not None:
                 await runner.cleanup()

@@ -11,7 +11,11 @@ aiohttp application that answers GitLab at once and handles events in the backgr
     async def on_failed(event: JobEvent, gl: GitLab) -> None:
         ...
 
-    app = webhook_app(router, client=gl, secret_token="...", signing_secrets=["whsec_..."])
+    app = webhook_app(router, client=gl, secret_token="...", signing_secrets=["whsec_..."],
+                      reconcile=Reconciler(["group/app"], poll=60))
+
+With ``reconcile``, job events that no hook delivered (GitLab drops and disables hooks) are
+found by polling the REST API and handled too, each ``(job, status)`` once.
 """
 
 from ._app import webhook_app
@@ -48,6 +52,7 @@ from ._models import (
     SourcePipeline,
 )
 from ._parse import MAX_BODY_SIZE, parse
+from ._reconcile import Reconciler
 from ._router import Handler, Router
 from ._verify import DEFAULT_TOLERANCE, Verifier, verify
 
@@ -80,6 +85,7 @@ __all__ = [
     "PipelineBuild",
     "PipelineEvent",
     "PipelineVariable",
+    "Reconciler",
     "Router",
     "SourcePipeline",
     "StaleSignature",

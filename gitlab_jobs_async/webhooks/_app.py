@@ -17,6 +17,11 @@ receiver answers at once and works afterwards:
   never does), but four of them in a burst would get the hook disabled, losing every event
   after. What was dropped is found again by reconciling against the REST API.
 
+With ``reconcile=``, a :class:`Reconciler` polls the REST API beside the receiver and queues
+the job events no hook delivered; a job event delivered after polling found it (same job,
+same status) is answered ``200 {"status": "duplicate"}`` too, and one dropped for a full
+queue is left for polling to find.
+
 It never answers 500 with a traceback: an unexpected failure is logged and answered
 ``500 {"error": "internal error"}``; a failing idempotency store is logged and the event
 handled anyway (handled twice rather than lost).
@@ -34,8 +39,9 @@ from aiohttp import web
 
 from ._dedupe import IdempotencyStore, MemoryIdempotencyStore
 from ._errors import PayloadTooLarge, WebhookError
-from ._models import Event
+from ._models import Event, JobEvent
 from ._parse import MAX_BODY_SIZE, check_size, parse_verified
+from ._reconcile import Reconciler
 from ._router import Handler, Router
 from ._verify import DEFAULT_TOLERANCE, Verifier
 
@@ -65,7 +71,9 @@ class _Receiver:
         max_concurrency: int,
         max_queue: int,
         drain_timeout: float,
+        reconciler: Reconciler | None = None,
     ) -> None:
+        self.reconciler = reconciler
         self.router = router
         self.client = client
         self.verifier = verifier
@@ -111,11 +119,15 @@ class _Receiver:
         if key is not None and not await self._is_new(key):
             log.info("duplicate %s delivery %s: already accepted", event.hook, key)
             return _answer(200, status="duplicate")
+        if await self._reconciled(event):
+            return _answer(200, status="duplicate")
         try:
             queue.put_nowait((event, handlers))
         except asyncio.QueueFull:
             if key is not None:
                 await self._forget(key)
+            if self.reconciler is not None and isinstance(event, JobEvent):
+                await self.reconciler.release(event)
             log.warning(
                 "webhook queue full (%d waiting, %d running): dropped %s delivery %s",
                 queue.qsize(),
@@ -125,6 +137,15 @@ class _Receiver:
             )
             return _answer(200, status="dropped", reason="queue full")
         return _answer(202, status="accepted")
+
+    async def _reconciled(self, event: Event) -> bool:
+        """A job event that polling found first, or that came before under another key."""
+        if self.reconciler is None or not isinstance(event, JobEvent):
+            return False
+        if await self.reconciler.claim(event):
+            return False
+        log.info("job %s %s: already delivered or found by polling", event.job_id, event.status)
+        return True
 
     async def _is_new(self, key: str) -> bool:
         try:
@@ -149,6 +170,24 @@ class _Receiver:
                 self.busy -= 1
                 queue.task_done()
 
+    async def _reconcile(self, queue: asyncio.Queue[tuple[Event, tuple[Handler, ...]]]) -> None:
+        """Queue what polling finds that no hook delivered, for as long as the app runs."""
+        assert self.reconciler is not None
+        reconciler = self.reconciler
+        try:
+            async for event in reconciler.missed(self.client, want=self._wanted):
+                try:
+                    # Waits while the queue is full: polling slows down, nothing is dropped.
+                    await queue.put((event, self.router.handlers_for(event)))
+                except asyncio.CancelledError:
+                    await reconciler.release(event)  # a shared store can still find it
+                    raise
+        except Exception:
+            log.exception("reconciliation stopped; webhooks are still received")
+
+    def _wanted(self, event: Event) -> bool:
+        return bool(self.router.handlers_for(event))
+
     async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
         queue: asyncio.Queue[tuple[Event, tuple[Handler, ...]]] = asyncio.Queue(self.max_queue)
         workers = [
@@ -156,12 +195,18 @@ class _Receiver:
             for n in range(self.max_concurrency)
         ]
         self.queue = queue
+        polling = None
+        if self.reconciler is not None:
+            polling = asyncio.create_task(self._reconcile(queue), name="webhook-reconciler")
         try:
             yield
         finally:
             # aiohttp has closed the listening sockets and waited for requests in flight: no
             # event arrives any more, so what is queued and running is all there is to finish.
             self.queue = None
+            if polling is not None:
+                polling.cancel()
+                await asyncio.gather(polling, return_exceptions=True)
             left = queue.qsize() + self.busy
             if left:
                 log.info("draining %d webhook event(s), for up to %g s", left, self.drain_timeout)
@@ -198,6 +243,7 @@ def webhook_app(
     tolerance: float = DEFAULT_TOLERANCE,
     drain_timeout: float = 30.0,
     clock: Callable[[], float] = time.time,
+    reconcile: Reconciler | Iterable[int | str] | None = None,
 ) -> web.Application:
     """An ``aiohttp.web.Application`` that verifies GitLab's deliveries on ``POST path`` and runs
     the router's handlers in the background.
@@ -226,6 +272,9 @@ def webhook_app(
         tolerance: seconds a signature's timestamp may be from now (default 300).
         drain_timeout: seconds to finish queued events on shutdown (default 30).
         clock: the current Unix time, for signatures' timestamps (default :func:`time.time`).
+        reconcile: a :class:`Reconciler`, or projects to reconcile with one polling every 60
+            s: job events no hook delivered are found through the REST API and handled
+            too, none twice (see :class:`Reconciler`).
 
     Raises:
         ValueError: when nothing to verify with is given, a secret is malformed, or a size or
@@ -241,6 +290,8 @@ def webhook_app(
         raise ValueError(f"drain_timeout must be a number of seconds, got {drain_timeout!r}")
     if not isinstance(router, Router):
         raise TypeError(f"router must be a Router, not {type(router).__name__}")
+    if reconcile is not None and not isinstance(reconcile, Reconciler):
+        reconcile = Reconciler(reconcile)
     verifier = Verifier(
         secret_token=secret_token, signing_secrets=signing_secrets, tolerance=tolerance, clock=clock
     )
@@ -253,6 +304,7 @@ def webhook_app(
         max_concurrency=max_concurrency,
         max_queue=max_queue,
         drain_timeout=drain_timeout,
+        reconciler=reconcile,
     )
     # aiohttp refuses a larger body itself while reading (413); the receiver words the answer.
     app = web.Application(client_max_size=max_body_size)
