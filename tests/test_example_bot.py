@@ -191,7 +191,6 @@ async def test_a_dropped_hook_is_made_up_for_by_polling(world: World):
     assert len(attempts(world, lint)) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="transport wiring of _request_context pending")
 async def test_the_retry_carries_the_event_uuid_into_the_new_jobs_hooks(world: World):
     """The bot's retry sends the failure's X-Gitlab-Event-UUID back, so the new job's hooks
     carry it too: the chain GitLab's recursion detection follows."""

@@ -3,7 +3,6 @@ and the realistic data generator."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from importlib.metadata import entry_points
 
@@ -70,13 +69,11 @@ def test_generator_is_deterministic():
     assert shape(7) == shape(7) and shape(7) != shape(8)
 
 
-def test_generator_seeds_ten_thousand_jobs_fast():
-    """10,000 jobs are seeded in well under a second."""
+def test_generator_seeds_ten_thousand_jobs():
+    """720 pipelines give more than 10,000 jobs, each in a pipeline of 8 to 20 (speed: benchmarks)."""
     fake = FakeGitLab()
-    started = time.perf_counter()
     made = generate(fake, projects=("big/one",), pipelines=720)
-    elapsed = time.perf_counter() - started
-    assert len(made.jobs) >= 10_000 and elapsed < 0.8, elapsed
+    assert len(made.jobs) >= 10_000
 
 
 def test_generator_beside_other_users(fake: FakeGitLab):
