@@ -269,3 +269,62 @@ async def test_project_from_ci_and_from_the_git_remote(capsys, small, tmp_path):
     assert await proc.wait() == 0
     code, out, _ = await cli(capsys, "list", "--limit", "1", env=small.env)
     assert code == 0 and out.startswith("1 job of acme/app")
+
+
+async def test_retries_and_pauses_are_told_on_stderr(capsys, small):
+    """Without a terminal, the SDK's retry and rate-limit warnings are plain stderr lines."""
+    small.fake.add_fault(lambda r: r.path.endswith("/jobs"), status=429,
+                         headers={"Retry-After": "1"}, body={"message": "Retry later"})  # fmt: skip
+    code, out, err = await cli(capsys, "list", "acme/app", env=small.env)
+    assert code == 0 and out.startswith("6 jobs of acme/app")
+    assert "gitlab-jobs: warning: pausing all requests for 1.0s: 429 from GitLab" in err
+    assert "gitlab-jobs: warning: retrying GET" in err
+
+
+# -- help and grammar -------------------------------------------------------------------------
+
+
+async def test_bare_command_prints_help_with_exit_codes(capsys, env):
+    """`gitlab-jobs` alone prints the help (commands, settings, exit codes, examples)."""
+    code, out, _ = await cli(capsys, env=env)
+    assert code == 0 and out.startswith("usage: gitlab-jobs")
+    for words in ("audit", "retry-failed", "artifacts", "exit codes:", "  7    partial",
+                  "examples:", "GITLAB_HOST", "NO_COLOR"):  # fmt: skip
+        assert words in out
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["audit", "list", "show", "trace", "pipeline", "logs", "retry-failed", "cancel", "retry",
+     "erase", "play", "artifacts", "serve"],
+)  # fmt: skip
+async def test_every_command_has_help_and_examples(capsys, env, name):
+    """Each command's help has its description, positionals' help and examples."""
+    code, out, _ = await cli(capsys, name, "--help", env=env)
+    assert code == 0 and "examples:" in out
+    description = out.split("\n\n")[1]
+    assert len(description) > 10 and not description.startswith(("positional", "options"))
+    if name in ("list", "show", "trace", "pipeline", "audit"):
+        assert "positional arguments:" in out and "default" in out.split("options:")[0]
+
+
+async def test_global_options_before_the_command(capsys, small):
+    """--url/--token/-R work before the command as after it; flags a command lacks are refused."""
+    env = {"HOME": small.env["HOME"]}
+    code, out, err = await cli(capsys, "--url", small.fake.url, "--token", small.token, "-R",
+                               "acme/app", "list", "--limit", "1", env=env)  # fmt: skip
+    assert code == 0 and out.startswith("1 job of acme/app"), err
+    code, _, err = await cli(capsys, "trace", "acme/app", "1", "--format", "json", env=env)
+    assert code == 2 and "unrecognized arguments: --format" in err
+    code, out, _ = await cli(capsys, "list", "-R", "acme/app", "--limit", "1", env=small.env)
+    code, out2, _ = await cli(capsys, "list", "--limit", "1", "-R", "acme/app", env=small.env)
+    assert out == out2
+
+
+async def test_show_web_opens_the_browser(capsys, small, monkeypatch):
+    """--web opens the job's page in the browser."""
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    lint = small.jobs["lint"]
+    code, _, _ = await cli(capsys, "show", "acme/app", str(lint.id), "--web", env=small.env)
+    assert code == 0 and opened == [f"{small.fake.url}/acme/app/-/jobs/{lint.id}"]

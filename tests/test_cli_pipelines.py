@@ -5,6 +5,8 @@ from __future__ import annotations
 import zipfile
 from collections import Counter
 
+import pytest
+
 from tests.test_cli_world import cli, env, small
 
 __all__ = ["env", "small"]  # fixtures, imported so that pytest finds them here
@@ -149,3 +151,30 @@ async def test_artifacts(capsys, small, tmp_path):
     code, out, _ = await cli(capsys, "artifacts", "acme/app", str(build.id), "--path",
                              "dist/app.txt", "-o", "-", env=small.env)  # fmt: skip
     assert code == 0 and out == "the app\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["trace", "acme/app", "1", "--poll", "1"], ["pipeline", "-R", "acme/app", "--interval", "1"]],
+    ids=["--poll without -f", "--interval without --watch"],
+)
+async def test_flags_that_would_do_nothing_are_refused(capsys, small, args):
+    """A flag that only matters with another one is refused without it (exit 2)."""
+    code, _, err = await cli(capsys, *args, env=small.env)
+    assert code == 2 and args[-2] in err and small.fake.requests == []
+
+
+async def test_sections_of_a_hostile_log_are_no_traceback(capsys, small):
+    """trace --sections on markers with absurd timestamps prints the log, never a traceback."""
+    job = small.fake.add_job(
+        small.latest,
+        name="odd",
+        status="success",
+        log=(
+            b"section_start:" + b"9" * 4400 + b":x\r\x1b[0Khi\n"
+            b"section_start:99999999999999:y\r\x1b[0Kthere\nsection_end:1:y\r\x1b[0K\n"
+        ),
+    )
+    code, out, err = await cli(capsys, "trace", "acme/app", str(job.id), "--sections",
+                               env=small.env)  # fmt: skip
+    assert code == 0 and "Traceback" not in err and "hi" in out

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 import gitlab
+import pytest
 
 from gitlab_jobs_async._cli._demo import seed_demo
 from gitlab_jobs_async.testing import FakeGitLab
@@ -109,3 +110,17 @@ async def test_version_and_help_do_not_import_the_fake_or_rich():
     )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == 0 and out.decode().splitlines()[-1] == "[]"
+
+
+async def test_shell_completion(tmp_path):
+    """With argcomplete (the cli extra), the shell completes commands and option choices."""
+    pytest.importorskip("argcomplete")
+    answers = tmp_path / "completions"
+    for line, expected in (("gitlab-jobs au", "audit"), ("gitlab-jobs list --scope fa", "failed")):
+        env = ENV | {"_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line)),
+                     "_ARGCOMPLETE_STDOUT_FILENAME": str(answers)}  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gitlab_jobs_async", env=env, cwd=tmp_path
+        )
+        assert await asyncio.wait_for(proc.wait(), timeout=60) == 0
+        assert answers.read_text().split() == [expected]

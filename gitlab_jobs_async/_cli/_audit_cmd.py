@@ -48,7 +48,7 @@ async def run_audit(
     skipped: list[dict[str, Any]] = []
     progress = AuditProgress.of(projects, time.monotonic(), since)
 
-    async def read(name: str, draw: Callable[[], None]) -> None:
+    async def read(name: str, draw: Callable[..., None]) -> None:
         jobs = gl.project_jobs.list(project_key(name), scope=scope, created_after=since)
         try:
             async for job in jobs:
@@ -63,7 +63,7 @@ async def run_audit(
             out.note(f"warning: skipped {name}: {exc.status} {_reason(exc)}")
         else:
             progress.finish(name)
-        draw()
+        draw(True)  # a finished project is shown as done at once
 
     with live_progress(out, progress, relay) as draw:
         try:

@@ -268,6 +268,10 @@ def _console(stream: TextIO, colour: bool) -> Any:
         from rich.console import Console
     except ImportError:  # the `cli` extra is not installed: plain output
         return None
+    try:  # the terminal's own width, whichever stream it is (rich looks at stdout)
+        width: int | None = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        width = None
     return Console(
         file=stream,
         markup=False,
@@ -275,4 +279,5 @@ def _console(stream: TextIO, colour: bool) -> Any:
         highlight=False,
         no_color=not colour,
         force_terminal=True,
+        width=width or None,
     )

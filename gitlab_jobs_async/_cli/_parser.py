@@ -279,7 +279,6 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument(
         "--poll",
         type=_seconds,
-        default=3.0,
         metavar="SECONDS",
         help="with -f: seconds between reads (default 3)",
     )
@@ -300,7 +299,6 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline.add_argument(
         "--interval",
         type=_seconds,
-        default=5.0,
         metavar="SECONDS",
         help="with --watch: seconds between reads (default 5)",
     )

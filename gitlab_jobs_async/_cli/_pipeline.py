@@ -16,6 +16,7 @@ from .._models import Bridge, Job
 from ._jobs import print_jobs
 from ._lookup import find_pipeline, pipeline_target
 from ._output import Column, Output
+from ._problems import ConfigError
 from ._settings import client
 from ._trace import FINISHED, render_line, write_log
 
@@ -98,6 +99,9 @@ def _title(project: int | str, pipeline: int, jobs: Sequence[Job | Bridge]) -> s
 
 async def cmd_pipeline(args: argparse.Namespace, out: Output) -> int:
     project, given = pipeline_target(args, args.environ)
+    if args.interval is not None and not args.watch:
+        raise ConfigError("--interval sets how often --watch reads; add --watch or drop it")
+    interval = 5.0 if args.interval is None else args.interval
     async with client(args, args.environ) as gl:
         pipeline = await find_pipeline(
             gl, project, pipeline=given, branch=args.branch, environ=args.environ
@@ -110,7 +114,7 @@ async def cmd_pipeline(args: argparse.Namespace, out: Output) -> int:
             if url:
                 webbrowser.open(url)
         if args.watch:
-            jobs = await _watch(gl, project, pipeline, jobs, out, args.interval)
+            jobs = await _watch(gl, project, pipeline, jobs, out, interval)
     if out.fmt != "table" or args.fields:
         await print_jobs(_ordered(jobs), out, args.fields, _title(project, pipeline, jobs))
     elif not (args.watch and out.rich):  # a live view already shows the last state

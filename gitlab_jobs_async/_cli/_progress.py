@@ -127,13 +127,14 @@ def relay_warnings(out: Output) -> Iterator[WarningRelay]:
 @contextmanager
 def live_progress(
     out: Output, progress: AuditProgress, relay: WarningRelay | None
-) -> Iterator[Callable[[], None]]:
+) -> Iterator[Callable[..., None]]:
     """Draw ``progress`` on stderr while the block runs (when stderr is a terminal).
 
-    Yields a function to call after each change; it redraws at most 10 times a second.
+    Yields a function to call after each change; it redraws at most 10 times a second
+    (``draw(True)`` at once).
     """
     if out.err_console is None:
-        yield lambda: None
+        yield lambda force=False: None
         return
     from rich.live import Live
     from rich.text import Text
@@ -162,6 +163,7 @@ def live_progress(
         draw(True)
         yield draw
     finally:
+        draw(True)  # the final counts, then the display goes
         live.stop()
         if relay is not None and previous is not None:
             relay.sink = previous

@@ -18,6 +18,7 @@ from .._logtext import LineDecoder, LogSection, SectionParser, strip_ansi, visib
 from .._models import Bridge, Job
 from ._lookup import find_job, job_target
 from ._output import Column, Output
+from ._problems import ConfigError
 from ._settings import client
 from ._text import duration, printable
 
@@ -132,6 +133,9 @@ def final_line(job: Job | Bridge) -> str:
 
 async def cmd_trace(args: argparse.Namespace, out: Output) -> int:
     project, text = job_target(args, args.environ)
+    if args.poll is not None and not args.follow:
+        raise ConfigError("--poll sets how often -f reads the log; add -f or drop it")
+    poll = 3.0 if args.poll is None else args.poll
     async with client(args, args.environ) as gl:
         job_id = await find_job(
             gl, project, text, pipeline=args.pipeline, branch=args.branch, environ=args.environ
@@ -141,9 +145,7 @@ async def cmd_trace(args: argparse.Namespace, out: Output) -> int:
             note = waiting_note(await gl.project_jobs.get(project, job_id), project)
             if note:
                 out.note(note)
-            chunks = gl.project_jobs.follow(
-                project, job_id, poll=args.poll, max_poll=max(30.0, args.poll)
-            )
+            chunks = gl.project_jobs.follow(project, job_id, poll=poll, max_poll=max(30.0, poll))
         else:
             chunks = gl.project_jobs.trace(project, job_id)
         found = await write_log(chunks, out, raw=args.raw, sections=args.sections)
