@@ -114,6 +114,7 @@ async def test_no_color_turns_colour_off_on_a_terminal(monkeypatch, small):
         plain = tty.screen()
     assert "\x1b[31mE501 line too long" in coloured and "section_end" not in coloured
     assert "E501 line too long" in plain and "\x1b[31m" not in plain and "\x1b[32m" not in plain
+    assert "\x1b]8;" in plain  # job ids still link to their pages
 
 
 async def test_progress_goes_to_stderr_when_stdout_is_piped(monkeypatch, small):

@@ -108,7 +108,7 @@ def _tables(report: AuditReport) -> dict[str, tuple[str, list[Column], list[list
                 Column("project"),
                 Column("job"),
                 Column("failures", "count"),
-                Column("last failed", "id"),
+                Column("last failed", "id", link="url"),
                 Column("url", "url"),
             ],
             [

@@ -55,6 +55,9 @@ async def print_jobs(
             found = [job async for job in jobs]
     names = fields or (CSV_FIELDS if out.fmt == "csv" else TABLE_FIELDS)
     columns = [column(n) for n in names]
+    if out.rich and not fields and out.fmt == "table":  # each id a link to its job's page
+        names = [*names, "web_url"]
+        columns = [Column("id", "id", link="url"), *columns[1:], column("web_url")]
     out.table(
         title.format(count=len(found), s="" if len(found) == 1 else "s"),
         columns,

@@ -73,9 +73,11 @@ async def latest_pipeline(gl: GitLab, project: int | str, ref: str) -> int:
         NotFoundHere: no job of the newest :data:`LATEST_SCAN` ran on ``ref``.
     """
     best: Job | None = None
+    read = 0
     jobs = gl.project_jobs.list(project, max_items=LATEST_SCAN)
     async with aclosing(jobs):
         async for job in jobs:
+            read += 1
             if best is not None and best.pipeline is not None:
                 started = best.pipeline.created_at
                 if started is None or (job.created_at is not None and job.created_at < started):
@@ -86,8 +88,7 @@ async def latest_pipeline(gl: GitLab, project: int | str, ref: str) -> int:
                 best = job
     if best is None or best.pipeline is None:
         raise NotFoundHere(
-            f"no pipeline of {ref!r} in the {LATEST_SCAN:,} newest jobs of {project}: "
-            "pass --pipeline ID"
+            f"no pipeline of {ref!r} in the {read:,} newest jobs of {project}: pass --pipeline ID"
         )
     return best.pipeline.id
 

@@ -50,6 +50,9 @@ class Column:
 
     header: str
     kind: Kind = "text"
+    link: str | None = None
+    """The header of a ``url`` column: on a terminal this cell links there (OSC 8), and
+    that column is left out, so the id stays readable where a long URL would fold."""
 
 
 def colour_wanted(environ: Mapping[str, str]) -> bool:
@@ -187,6 +190,9 @@ class Output:
         from rich.text import Text
 
         cells, keep = self._cells(columns, rows)
+        headers = [c.header for c in columns]
+        linked = {headers.index(c.link) for c in columns if c.link in headers}
+        keep = [i for i in keep if i not in linked]
         table = Table(header_style="bold" if self.colour else "")
         for index in keep:
             kind = columns[index].kind
@@ -203,9 +209,14 @@ class Output:
                 style: Style | str = ""
                 if kind == "status" and self.colour:
                     style = STATUS_STYLES.get(text, "")
-                elif kind == "url" and isinstance(value, str) and value.startswith("http"):
-                    # A terminal hyperlink (OSC 8); rich folds the text when it is too wide.
-                    style = Style(link=value)
+                link = value if kind == "url" else None
+                if columns[index].link in headers:
+                    link = row[headers.index(columns[index].link or "")]
+                if isinstance(link, str) and link.startswith(("https://", "http://")):
+                    # A terminal hyperlink (OSC 8); rich folds a URL's text when too wide.
+                    style = Style(
+                        link=link, color=style if isinstance(style, str) and style else None
+                    )
                 texts.append(Text(text, style=style))
             table.add_row(*texts)
         return table
