@@ -124,3 +124,19 @@ async def test_shell_completion(tmp_path):
         )
         assert await asyncio.wait_for(proc.wait(), timeout=60) == 0
         assert answers.read_text().split() == [expected]
+
+
+async def test_json_lines_stream_as_jobs_arrive(fake: FakeGitLab):
+    """list --format jsonl prints the first page's jobs while a later page is still coming."""
+    demo = seed_demo(fake, pipelines=12)  # more than one page of 100 jobs
+    fake.add_fault(lambda r: dict(r.query).get("page") == "2", delay=60)
+    proc = await start("list", demo.projects[0], "--format", "jsonl", "--url", fake.url,
+                       "--token", demo.token)  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        first = await read_line(proc.stdout)  # within 30 s, while page 2 is held for 60 s
+        assert first.startswith('{"id": ')
+        assert proc.returncode is None  # the list has not ended: its last page is held
+    finally:
+        proc.kill()
+        await proc.wait()

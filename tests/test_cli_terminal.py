@@ -152,3 +152,27 @@ async def test_a_rate_limit_pause_is_explained_in_the_progress(monkeypatch, smal
         progress = tty.screen()
     assert code == 0
     assert "⏸ pausing all requests for 1.0s: 429 from GitLab" in progress
+
+
+async def test_pipeline_watch_redraws_in_place(monkeypatch, small):
+    """On a terminal, --watch redraws the pipeline's table until it ends, then exits by result."""
+    pipeline = small.fake.add_pipeline(small.latest.project, ref="main", status="running")
+    job = small.fake.add_job(pipeline, name="e2e", status="running")
+    reads = {"n": 0}
+
+    def advance() -> None:
+        reads["n"] += 1
+        if reads["n"] == 2:
+            small.fake.set_status(job, "failed")
+            pipeline.status = "failed"
+
+    small.fake.add_fault(lambda r: r.path.endswith(f"/pipelines/{pipeline.id}/jobs"),
+                         times=None, after=advance)  # fmt: skip
+    err = io.StringIO()
+    with terminal() as tty:
+        code = await run(monkeypatch, "pipeline", "-R", "acme/app", str(pipeline.id), "--watch",
+                         "--interval", "0.01", env=small.env, stdout=tty.file, stderr=err)  # fmt: skip
+        shown = tty.screen()
+    assert code == 8 and f"pipeline {pipeline.id} failed" in err.getvalue()
+    assert shown.count(f"pipeline {pipeline.id} of acme/app on main") >= 2  # redrawn
+    assert "running" in shown and "failed" in shown and "\x1b[1A" in shown  # cursor moved up
