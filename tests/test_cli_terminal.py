@@ -176,3 +176,22 @@ async def test_pipeline_watch_redraws_in_place(monkeypatch, small):
     assert code == 8 and f"pipeline {pipeline.id} failed" in err.getvalue()
     assert shown.count(f"pipeline {pipeline.id} of acme/app on main") >= 2  # redrawn
     assert "running" in shown and "failed" in shown and "\x1b[1A" in shown  # cursor moved up
+
+
+async def test_artifacts_download_shows_progress_on_a_terminal(monkeypatch, small, tmp_path):
+    """artifacts draws a transfer bar on stderr when it is a terminal, and saves the file."""
+    build = small.jobs["build"]
+    with terminal() as tty:
+        code = await run(monkeypatch, "artifacts", "acme/app", str(build.id), env=small.env,
+                         stdout=io.StringIO(), stderr=tty.file)  # fmt: skip
+        shown = tty.screen()
+    assert code == 0 and (tmp_path / "artifacts.zip").is_file()
+    assert f"job {build.id}" in shown and "bytes" in shown.lower()
+
+
+async def test_demo_on_a_terminal(monkeypatch, env):
+    """demo runs on a terminal: progress, rich tables and the followed log together."""
+    with terminal() as tty:
+        code = await run(monkeypatch, "demo", env=env, stdout=tty.file, stderr=tty.file)
+        shown = tty.screen()
+    assert code == 0 and "e2e spec 10/10 passed" in shown and "━" in shown

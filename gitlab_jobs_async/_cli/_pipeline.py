@@ -8,11 +8,14 @@ import argparse
 import asyncio
 import collections
 import webbrowser
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 from .._client import GitLab
+from .._logtext import LineDecoder
 from .._models import Bridge, Job
+from ._audit import stage_order as pipelines_stage_order
 from ._jobs import print_jobs
 from ._lookup import find_pipeline, pipeline_target
 from ._output import Column, Output
@@ -27,13 +30,8 @@ _SETTLED = FINISHED | {"manual"}
 
 
 def stage_order(jobs: Sequence[Job | Bridge]) -> list[str]:
-    """Stages in pipeline order: GitLab creates a pipeline's jobs stage by stage, so a
-    stage's first job id orders it (a retry's later id does not move it)."""
-    first: dict[str, int] = {}
-    for job in jobs:
-        stage = job.stage or ""
-        first[stage] = min(first.get(stage, job.id), job.id)
-    return sorted(first, key=lambda s: first[s])
+    """The stages of one pipeline's jobs, in pipeline order (see :func:`._audit.stage_order`)."""
+    return pipelines_stage_order([[(j.id, j.stage or "") for j in jobs]])
 
 
 def _ordered(jobs: Sequence[Job | Bridge]) -> list[Job | Bridge]:
@@ -193,11 +191,8 @@ async def cmd_logs(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-async def _tail(chunks: Any, out: Output, count: int) -> None:
-    from contextlib import aclosing
-
-    from .._logtext import LineDecoder
-
+async def _tail(chunks: AsyncGenerator[bytes, None], out: Output, count: int) -> None:
+    """Only the last ``count`` lines of a log, as :func:`write_log` would show them."""
     decoder = LineDecoder()
     last: collections.deque[str] = collections.deque(maxlen=count)
     colour = out.tty and out.colour
