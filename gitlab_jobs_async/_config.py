@@ -14,8 +14,9 @@ __all__ = ["DEFAULT_TIMEOUT", "Credentials", "RetryPolicy"]
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=300, connect=10, sock_connect=10, sock_read=60)
 """Finite by default: 10 s to connect, 60 s between bytes, 5 minutes for a whole JSON request.
 
-Log streams keep the connect and read limits but have no total limit, since a large log may
-legitimately take longer than any fixed total.
+Log and artifact streams keep the connect and read limits; the total limit bounds only the
+time until their response headers arrive, since a large body may legitimately take longer
+than any fixed total.
 """
 
 
@@ -35,7 +36,10 @@ class RetryPolicy:
         max_backoff: the cap of one back-off.
         max_retry_after: a ``Retry-After`` longer than this is not waited for: the
             :class:`~gitlab_jobs_async.RateLimited` error is raised at once instead.
-        timeout: the most seconds one request spends in back-off, all attempts together.
+        timeout: the most seconds one request spends waiting between its attempts, all
+            back-offs and ``Retry-After`` waits together; the attempts' own time does not
+            count (the client's ``timeout`` bounds each of them). A retry whose wait would
+            go beyond it is not made: the last error is raised instead.
     """
 
     attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
@@ -43,7 +47,6 @@ class RetryPolicy:
     max_backoff: float = attrs.field(default=10.0, validator=attrs.validators.ge(0))
     max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
     timeout: float = attrs.field(default=120.0, validator=attrs.validators.ge(0))
-    """The most time one request may spend waiting between its attempts."""
 
 
 @attrs.frozen

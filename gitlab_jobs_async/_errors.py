@@ -15,12 +15,14 @@ Every failure reaches the caller as a subclass of one root, :class:`GitLabError`
     │   ├── Conflict            # 409
     │   ├── RateLimited         # 429 (.retry_after)
     │   └── ServerError         # 5xx
-    ├── ResponseError           # a 2xx body that is not what GitLab sends (bad JSON, wrong shape)
+    ├── ResponseError           # an answer GitLab would not send (bad JSON, shape, Location)
     └── LogRewritten            # a followed log shrank or changed behind us (erased, archived)
 
 Bad arguments raise the builtin ``ValueError``/``TypeError`` before any request is sent.
-The original aiohttp or cattrs exception, when there is one, is kept as ``__cause__``.
-No message or attribute ever carries a token: URLs are stripped of credentials first.
+A cattrs exception behind a :class:`ResponseError` is kept as ``__cause__``. aiohttp's are
+not kept (they hold the request's headers, tokens included): :attr:`TransportError.reason`
+names what failed instead. No message or attribute ever carries a token: URLs are stripped
+of credentials first.
 """
 
 from __future__ import annotations
@@ -49,12 +51,24 @@ class GitLabError(Exception):
 
 
 class TransportError(GitLabError):
-    """The request got no usable HTTP answer (connection failure, reset, TLS, DNS)."""
+    """The request got no usable HTTP answer (connection failure, reset, TLS, DNS).
 
-    def __init__(self, message: str, *, method: str, url: str) -> None:
-        super().__init__(f"{message} ({method} {url})")
+    Attributes:
+        reason: what failed, in a few words, e.g. ``request failed: ServerDisconnectedError
+            (Server disconnected)`` or ``GitLab did not answer in time``; never a token.
+        method: the HTTP method of the request.
+        url: the request URL, without credentials.
+    """
+
+    def __init__(self, reason: str, *, method: str, url: str) -> None:
+        super().__init__(f"{self._text(reason)} ({method} {url})")
+        self.reason = reason
         self.method = method
         self.url = url
+
+    @staticmethod
+    def _text(reason: str) -> str:
+        return reason
 
 
 class RequestTimeout(TransportError):
@@ -65,8 +79,16 @@ class OutcomeUnknown(TransportError):
     """An action (retry, play, erase) failed after it may have reached GitLab.
 
     It was not sent again, since that could start a job twice. Read the job's state to learn
-    what happened. The original timeout or connection error is the ``__cause__``.
+    what happened. :attr:`reason` says what failed; the :class:`TransportError` of that
+    failure is the ``__cause__``.
     """
+
+    @staticmethod
+    def _text(reason: str) -> str:
+        return (
+            f"{reason}; the request may have reached GitLab, so it was not sent again: "
+            "check the job's state"
+        )
 
 
 class APIError(GitLabError):
@@ -151,7 +173,9 @@ class ServerError(APIError):
 
 
 class ResponseError(GitLabError):
-    """GitLab answered with a success status, but the body is not what GitLab sends.
+    """GitLab answered, but not as GitLab does: a success body that is not JSON or not the
+    expected shape, a body over the client's size limit, or a redirect to a malformed or
+    non-HTTP ``Location``.
 
     Attributes:
         status: the HTTP status code of the response.

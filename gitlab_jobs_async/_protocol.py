@@ -27,6 +27,7 @@ from ._errors import (
     ServerError,
     Unauthorized,
 )
+from ._json import loads
 
 __all__ = [
     "content_range_start",
@@ -106,7 +107,7 @@ def error_message(body: bytes, content_type: str | None = None) -> str:
     """
     text = body.decode("utf-8", errors="replace").strip()
     try:
-        data: Any = json.loads(text) if text else None
+        data: Any = loads(text) if text else None  # as success bodies: bounded depth
     except ValueError:
         data = None
     if isinstance(data, dict):

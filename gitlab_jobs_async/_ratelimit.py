@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 import attrs
@@ -21,6 +21,11 @@ from ._protocol import header_int as _int
 __all__ = ["Pacer", "RateLimit"]
 
 log = logging.getLogger("gitlab_jobs_async")
+
+_LAST_RESET = 32_503_680_000
+"""3000-01-01 in Unix seconds. A ``RateLimit-Reset`` beyond it is not Unix seconds (some
+gateways send milliseconds) and is ignored rather than scaled: a guess at the unit could
+pause the whole client for the wrong time."""
 
 
 @attrs.frozen(kw_only=True)
@@ -33,13 +38,18 @@ class RateLimit:
     """Requests allowed per minute."""
     remaining: int | None
     reset: datetime | None
-    """When the window resets."""
+    """When the window resets (``None`` when absent or not Unix seconds)."""
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimit | None:
-        """The view in ``headers``, or ``None`` when they carry no ``RateLimit-*`` header."""
+        """The view in ``headers``, or ``None`` when they carry no ``RateLimit-*`` header.
+
+        Never raises: a value that is not a number GitLab would send reads as ``None``.
+        """
         limit, remaining = _int(headers, "RateLimit-Limit"), _int(headers, "RateLimit-Remaining")
         reset = _int(headers, "RateLimit-Reset")
+        if reset is not None and reset > _LAST_RESET:
+            reset = None
         if limit is None and remaining is None and reset is None:
             return None
         return cls(
@@ -64,20 +74,23 @@ class Pacer:
         self._resume_at = 0.0
         self._next_slot = 0.0
         self.rate_limit: RateLimit | None = None
+        # Tests replace these with a virtual clock, so that no test waits for real.
+        self._clock: Callable[[], float] = time.monotonic
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def wait(self) -> None:
         """Wait for this request's turn."""
-        now = time.monotonic()
+        now = self._clock()
         start = max(now, self._resume_at, self._next_slot)
         if self._interval:
             self._next_slot = start + self._interval
         if start > now:
-            await asyncio.sleep(start - now)
+            await self._sleep(start - now)
 
     def pause(self, seconds: float, why: str) -> None:
         """Hold every request of the client for ``seconds`` (capped by the retry policy)."""
         seconds = min(seconds, self._max_pause)
-        resume = time.monotonic() + seconds
+        resume = self._clock() + seconds
         if resume > self._resume_at:
             self._resume_at = resume
             log.warning("pausing all requests for %.1fs: %s", seconds, why)

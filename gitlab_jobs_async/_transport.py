@@ -1,76 +1,63 @@
 """The one place that does HTTP: URL joining, auth headers, timeouts, retries, error mapping.
 
-Strictly private: services call :class:`Transport`; users never see it.
+Strictly private: services call :class:`Transport`; users never see it. JSON requests and
+streams share one attempt loop (:meth:`Transport._attempts`): the pace, the client's budget,
+one attempt, then :func:`~._retry.decide` on a failure. Redirects are followed by one loop
+(:meth:`Transport._send`) on the rules of :func:`~._redirects.next_hop`; aiohttp's failures
+become typed errors in one place, :func:`~._failures.transport_error`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from ssl import SSLContext
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import attrs
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from ._config import RetryPolicy
-from ._errors import (
-    APIError,
-    OutcomeUnknown,
-    RateLimited,
-    RequestTimeout,
-    ResponseError,
-    ServerError,
-    TransportError,
-)
+from ._errors import APIError, OutcomeUnknown, RateLimited, TransportError
+from ._failures import raise_clean, transport_error
 from ._protocol import error_for, redact_url
 from ._ratelimit import Pacer
+from ._redirects import MAX_REDIRECTS, next_hop
+from ._request_context import extra_headers
+from ._response import Response, body_chunks, read_limited
+from ._retry import Outcome, decide
 
 __all__ = ["Params", "Response", "Transport", "body_chunks"]
 
 log = logging.getLogger("gitlab_jobs_async")
 
-try:  # the `speedups` extra: orjson parses GitLab's JSON about three times faster
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - exercised when the extra is not installed
-    _loads = json.loads  # type: ignore[assignment]
-
 Params = Sequence[tuple[str, str]]
+T = TypeVar("T")
 
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
-_MAX_REDIRECTS = 5
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_READ_BUFFER = 2**20  # as the client's own session: fewer pause/resume cycles on big bodies
 
 
 @attrs.frozen
-class Response:
-    """A fully read response. Strictly private."""
+class _Failure:
+    """A failed attempt: the error to raise if it is not retried, and what retrying needs."""
 
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
-    method: str
-    url: str
+    error: APIError | TransportError
+    outcome: Outcome
 
-    def json(self) -> Any:
-        """The body as JSON, or :class:`ResponseError` when it is not JSON."""
-        try:
-            return _loads(self.body)
-        except ValueError as exc:  # orjson.JSONDecodeError is a ValueError too
-            raise ResponseError(
-                f"body is not valid JSON ({self.headers.get('Content-Type', 'no content type')})",
-                status=self.status,
-                method=self.method,
-                url=self.url,
-            ) from exc
+
+@attrs.frozen
+class _Opened:
+    """A streamed response with a success status, and what must be closed after it."""
+
+    response: aiohttp.ClientResponse
+    shown: str
+    resources: AsyncExitStack
 
 
 class Transport:
@@ -94,8 +81,11 @@ class Transport:
         # One budget for the whole client: every request, from every list and task, holds a
         # slot while it is on the wire, so many lists at once cannot open many x N connections.
         self._budget = asyncio.Semaphore(max_concurrency)
+        self._origin = base_url.origin()
         self._public = dict(headers)
         self._headers = {**headers, **credentials}
+        # The tokens themselves ("Bearer <token>" is sent for OAuth), to scrub from texts.
+        self._secrets = tuple(value.split(" ")[-1] for value in credentials.values())
         self._timeout = timeout
         self._stream_timeout = attrs.evolve(timeout, total=None)
         self._retry = retry
@@ -104,6 +94,7 @@ class Transport:
         self.pacer = Pacer(per_minute=requests_per_minute, max_pause=retry.max_retry_after)
         self._session: aiohttp.ClientSession | None = None
         self._secret_names = ", ".join(f"{name}=<redacted>" for name in credentials)
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests inject a clock
 
     def attach(self, session: aiohttp.ClientSession | None) -> None:
         self._session = session
@@ -136,145 +127,10 @@ class Transport:
         subclass for an error status, :class:`TransportError` when no answer came, and
         :class:`OutcomeUnknown` when a non-idempotent request may have reached GitLab.
         """
-        url = self.url(path)
-        if params:
-            url = url.extend_query(list(params))
+        url = self._full_url(path, params)
         repeatable = method in _IDEMPOTENT if idempotent is None else idempotent
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await self.pacer.wait()
-                async with self._budget:
-                    return await self._send_once(method, url, json_body, attempt)
-            except (APIError, TransportError) as exc:
-                delay = self._retry_delay(repeatable, exc, attempt)
-                if isinstance(exc, RateLimited) and delay is not None:
-                    # Every task of the client waits too, rather than each hitting the wall.
-                    self.pacer.pause(delay, "429 from GitLab")
-                if delay is not None and time.monotonic() - started + delay > self._retry.timeout:
-                    delay = None
-                if delay is None:
-                    if isinstance(exc, TransportError) and not repeatable and not _never_sent(exc):
-                        raise OutcomeUnknown(
-                            f"{exc.args[0].split(' (')[0]}; the request may have reached "
-                            "GitLab, so it was not sent again: check the job's state",
-                            method=method,
-                            url=redact_url(url),
-                        ) from exc
-                    raise
-                log.warning(
-                    "retrying %s %s in %.2fs after %s (attempt %d of %d)",
-                    method,
-                    redact_url(url),
-                    delay,
-                    type(exc).__name__,
-                    attempt,
-                    self._retry.attempts,
-                )
-                await asyncio.sleep(delay)
-
-    def _backoff(self, attempt: int) -> float:
-        policy = self._retry
-        backoff = min(policy.max_backoff, policy.backoff * 2.0 ** (attempt - 1))
-        return backoff * (0.5 + random.random() / 2)
-
-    def _retry_delay(self, repeatable: bool, exc: Exception, attempt: int) -> float | None:
-        policy = self._retry
-        if attempt >= policy.attempts:
-            return None
-        if isinstance(exc, RateLimited):
-            # GitLab did not act on a 429, whatever the method.
-            if exc.retry_after is not None:
-                return exc.retry_after if exc.retry_after <= policy.max_retry_after else None
-        elif isinstance(exc, ServerError):
-            if not repeatable or exc.status not in _RETRY_STATUSES:
-                return None
-        elif isinstance(exc, TransportError):
-            # Only a request that was never sent may be sent again when it is not repeatable
-            # (PEERS.md §5 item 4).
-            if not repeatable and not _never_sent(exc):
-                return None
-        else:
-            return None
-        return self._backoff(attempt)
-
-    async def _send_once(self, method: str, url: URL, json_body: Any, attempt: int) -> Response:
-        shown = redact_url(url)
-        clock = time.monotonic()
-        try:
-            for _ in range(_MAX_REDIRECTS + 1):
-                async with self.session.request(
-                    method,
-                    url,
-                    headers=self._headers,
-                    json=json_body,
-                    timeout=self._timeout,
-                    allow_redirects=False,
-                    ssl=self._ssl,
-                ) as resp:
-                    body = await self._read(resp, method, shown)
-                    log.debug(
-                        "%s %s -> %d (%d bytes, %.0f ms, attempt %d) [%s]",
-                        method,
-                        shown,
-                        resp.status,
-                        len(body),
-                        (time.monotonic() - clock) * 1000,
-                        attempt,
-                        self._secret_names,
-                    )
-                    self.pacer.observe(resp.headers)
-                    target = self._same_origin_redirect(method, resp)
-                    if target is None:
-                        return self._check(Response(resp.status, resp.headers, body, method, shown))
-                url, shown = target, redact_url(target)
-        except TimeoutError as exc:
-            raise RequestTimeout("GitLab did not answer in time", method=method, url=shown) from exc
-        except aiohttp.ClientError as exc:
-            raise TransportError(
-                f"request failed: {type(exc).__name__}", method=method, url=shown
-            ) from exc
-        raise TransportError("too many redirects", method=method, url=shown)
-
-    async def _read(self, resp: aiohttp.ClientResponse, method: str, shown: str) -> bytes:
-        """The body, refusing one larger than the client's limit before it fills memory."""
-        if (resp.content_length or 0) > self._max_body:
-            raise _too_big(resp, method, shown, self._max_body)
-        body = bytearray()
-        async for chunk in resp.content.iter_any():
-            body += chunk
-            if len(body) > self._max_body:
-                raise _too_big(resp, method, shown, self._max_body)
-        return bytes(body)
-
-    def _same_origin_redirect(self, method: str, resp: aiohttp.ClientResponse) -> URL | None:
-        """A redirect we may follow: GET/HEAD, same scheme, host and port as the base URL.
-
-        GitLab redirects GETs of a renamed project's old path (§1). A redirect elsewhere is not
-        followed, so credentials never travel to another host.
-        """
-        if resp.status not in _REDIRECTS or method not in _IDEMPOTENT:
-            return None
-        location = resp.headers.get("Location")
-        if not location:
-            return None
-        target = resp.url.join(URL(location, encoded=True))
-        if target.origin() != self.base_url.origin():
-            return None
-        return target
-
-    @staticmethod
-    def _check(response: Response) -> Response:
-        if 200 <= response.status < 300:
-            return response
-        raise error_for(
-            response.status,
-            response.headers,
-            response.body,
-            method=response.method,
-            url=response.url,
+        return await self._attempts(
+            method, url, repeatable, lambda n: self._json_attempt(method, url, json_body, n)
         )
 
     @asynccontextmanager
@@ -288,135 +144,240 @@ class Transport:
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Open a response whose body the caller reads in chunks; always released on exit.
 
-        Redirects are followed (GitLab sends artifact downloads to object storage with a
-        302), but credentials go only to the configured origin: once a redirect leaves it,
-        the request carries no token. The client's budget is held until the response
-        headers arrive, not while the caller reads the body at its own pace.
+        Retried as :meth:`request` is until a success status arrives, then never again, so
+        no byte is handed over twice. Redirects are followed (GitLab sends artifact
+        downloads to object storage with a 302), but a hop that leaves the configured origin
+        goes through a session of the transport's own, with none of the client's session's
+        headers, auth or cookies: no credential leaves the origin, whoever put it on the
+        session. Opening (redirects, response headers and any error body) must finish within
+        the client's total timeout; the body then has only the read timeout, since a large
+        log may take longer than any fixed total. The client's budget is held while opening,
+        not while the caller reads the body.
         """
-        url = self.url(path)
-        if params:
-            url = url.extend_query(list(params))
-        resp, shown = await self._open_with_retries(method, url, dict(headers or {}))
-        try:
-            yield resp
-        except TimeoutError as exc:
-            raise RequestTimeout("GitLab stopped sending", method=method, url=shown) from exc
-        except aiohttp.ClientError as exc:
-            # Bytes were delivered already: not retried, so nothing is repeated.
-            raise TransportError(
-                f"the answer broke off: {type(exc).__name__}", method=method, url=shown
-            ) from exc
-        finally:
-            resp.release()
+        url = self._full_url(path, params)
+        extra = dict(headers or {})
+        opened = await self._attempts(
+            method,
+            url,
+            method in _IDEMPOTENT,
+            lambda n: self._stream_attempt(method, url, extra, n),
+        )
+        async with opened.resources:
+            try:
+                yield opened.response
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                # Only when the caller read the response itself rather than by body_chunks.
+                # Bytes were delivered already: not retried, so nothing is repeated.
+                error, _ = transport_error(exc, method=method, url=opened.shown, answered=True)
+            else:
+                return
+            raise_clean(error)
 
-    async def _open_with_retries(
-        self, method: str, url: URL, headers: dict[str, str]
-    ) -> tuple[aiohttp.ClientResponse, str]:
-        """Open a streamed response with a success status, retrying as :meth:`request` does
-        until the first byte of the body is handed over."""
-        started = time.monotonic()
+    def _full_url(self, path: str, params: Params) -> URL:
+        url = self.url(path)
+        return url.extend_query(list(params)) if params else url
+
+    async def _attempts(
+        self,
+        method: str,
+        url: URL,
+        repeatable: bool,
+        attempt_once: Callable[[int], Awaitable[T | _Failure]],
+    ) -> T:
+        """Make attempts until one succeeds or :func:`~._retry.decide` says to stop."""
+        waited = 0.0  # in back-off only: RetryPolicy.timeout bounds this, not the requests
         attempt = 0
         while True:
             attempt += 1
-            shown = redact_url(url)
+            await self.pacer.wait()
+            async with self._budget:
+                result = await attempt_once(attempt)
+            if not isinstance(result, _Failure):
+                return result
+            error = result.error
+            decision = decide(
+                self._retry,
+                repeatable=repeatable,
+                outcome=result.outcome,
+                attempt=attempt,
+                waited=waited,
+                jitter=random.random(),
+            )
+            if not decision.retry:
+                if decision.outcome_unknown and isinstance(error, TransportError):
+                    raise OutcomeUnknown(error.reason, method=method, url=error.url) from error
+                raise_clean(error)
+            if decision.pause_all:
+                # Every task of the client waits too, rather than each hitting the wall.
+                self.pacer.pause(decision.delay, "429 from GitLab")
+            log.warning(
+                "retrying %s %s in %.2fs after %s (attempt %d of %d)",
+                method,
+                redact_url(url),
+                decision.delay,
+                type(error).__name__,
+                attempt,
+                self._retry.attempts,
+            )
+            await self._sleep(decision.delay)
+            waited += decision.delay
+
+    async def _json_attempt(
+        self, method: str, url: URL, json_body: Any, attempt: int
+    ) -> Response | _Failure:
+        shown = redact_url(url)
+        clock = time.monotonic()
+        try:
+            resp, final = await self._send(
+                method, url, json_body=json_body, timeouts=self._timeout, cross_origin=False
+            )
+            shown = redact_url(final)
             try:
-                await self.pacer.wait()
-                async with self._budget:
-                    try:
-                        resp, shown = await self._open(method, url, headers)
-                    except TimeoutError as exc:
-                        raise RequestTimeout(
-                            "GitLab did not answer in time", method=method, url=shown
-                        ) from exc
-                    except aiohttp.ClientError as exc:
-                        raise TransportError(
-                            f"request failed: {type(exc).__name__}", method=method, url=shown
-                        ) from exc
-                    self.pacer.observe(resp.headers)
-                    log.debug(
-                        "%s %s -> %d (streamed, attempt %d) [%s]",
-                        method,
-                        shown,
-                        resp.status,
-                        attempt,
-                        self._secret_names,
-                    )
-                    if 200 <= resp.status < 300:
-                        return resp, shown
-                    try:
-                        body = await resp.read()
-                    finally:
-                        resp.release()
-                    raise error_for(resp.status, resp.headers, body, method=method, url=shown)
-            except (APIError, TransportError) as exc:
-                delay = self._retry_delay(method in _IDEMPOTENT, exc, attempt)
-                if delay is not None and time.monotonic() - started + delay > self._retry.timeout:
-                    delay = None
-                if delay is None:
-                    raise
-                if isinstance(exc, RateLimited):
-                    self.pacer.pause(delay, "429 from GitLab")
-                log.warning(
-                    "retrying %s %s in %.2fs after %s (attempt %d of %d)",
+                body = await read_limited(resp, self._max_body, method=method, url=shown)
+            finally:
+                resp.release()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return self._failure(exc, method, shown)
+        except TransportError as exc:  # too many redirects
+            return _Failure(exc, Outcome())
+        log.debug(
+            "%s %s -> %d (%d bytes, %.0f ms, attempt %d) [%s]",
+            method,
+            shown,
+            resp.status,
+            len(body),
+            (time.monotonic() - clock) * 1000,
+            attempt,
+            self._secret_names,
+        )
+        if 200 <= resp.status < 300:
+            return Response(resp.status, resp.headers, body, method, shown)
+        return _failed(error_for(resp.status, resp.headers, body, method=method, url=shown))
+
+    async def _stream_attempt(
+        self, method: str, url: URL, extra: dict[str, str], attempt: int
+    ) -> _Opened | _Failure:
+        shown = redact_url(url)
+        resources = AsyncExitStack()
+        try:
+            # aiohttp's read timeout restarts with every byte: only a deadline bounds a
+            # server dripping its headers. The body, read at the caller's pace, has none.
+            async with asyncio.timeout(self._timeout.total):
+                resp, final = await self._send(
+                    method,
+                    url,
+                    extra=extra,
+                    timeouts=self._stream_timeout,
+                    cross_origin=True,
+                    resources=resources,
+                )
+                resources.callback(resp.release)
+                shown = redact_url(final)
+                log.debug(
+                    "%s %s -> %d (streamed, attempt %d) [%s]",
                     method,
                     shown,
-                    delay,
-                    type(exc).__name__,
+                    resp.status,
                     attempt,
-                    self._retry.attempts,
+                    self._secret_names,
                 )
-                await asyncio.sleep(delay)
+                if 200 <= resp.status < 300:
+                    return _Opened(resp, shown, resources)
+                # An error body is read as a JSON body is: limited, and its failures typed.
+                body = await read_limited(resp, self._max_body, method=method, url=shown)
+                failure = _failed(
+                    error_for(resp.status, resp.headers, body, method=method, url=shown)
+                )
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            failure = self._failure(exc, method, shown)
+        except TransportError as exc:  # too many redirects
+            failure = _Failure(exc, Outcome())
+        except BaseException:
+            await resources.aclose()
+            raise
+        await resources.aclose()
+        return failure
 
-    async def _open(
-        self, method: str, url: URL, extra: dict[str, str]
-    ) -> tuple[aiohttp.ClientResponse, str]:
-        headers = {**self._headers, **extra}
-        for _ in range(_MAX_REDIRECTS + 1):
-            resp = await self.session.request(
+    async def _send(
+        self,
+        method: str,
+        url: URL,
+        *,
+        timeouts: aiohttp.ClientTimeout,
+        cross_origin: bool,
+        json_body: Any = None,
+        extra: Mapping[str, str] | None = None,
+        resources: AsyncExitStack | None = None,
+    ) -> tuple[aiohttp.ClientResponse, URL]:
+        """Send one attempt, following redirects; the final response, its body unread.
+
+        Which redirect is followed, and whether it keeps the credentials, is
+        :func:`~._redirects.next_hop`'s answer; ``cross_origin`` (streams only) lets a hop
+        leave the configured origin, without credentials, through a session of its own
+        that ``resources`` closes.
+        """
+        extra = extra or {}
+        # A webhook handler's X-Gitlab-Event-UUID (GitLab's recursion detection) rides along
+        # under the client's own headers, and only to GitLab.
+        headers = {**extra_headers(), **self._headers, **extra}
+        session, credentials = self.session, True
+        for _ in range(MAX_REDIRECTS + 1):
+            resp = await session.request(
                 method,
                 url,
                 headers=headers,
-                timeout=self._stream_timeout,
+                json=json_body,
+                timeout=timeouts,
                 allow_redirects=False,
+                # A borrowed session made with raise_for_status=True would turn GitLab's
+                # answers into aiohttp exceptions (a 403 into "outcome unknown"): not here.
+                raise_for_status=False,
                 ssl=self._ssl,
             )
-            location = resp.headers.get("Location")
-            if resp.status not in _REDIRECTS or not location:
-                return resp, redact_url(url)
+            if credentials:
+                self.pacer.observe(resp.headers)  # GitLab's view, not object storage's
+            try:
+                hop = next_hop(
+                    method=method,
+                    status=resp.status,
+                    location=resp.headers.get("Location"),
+                    url=resp.url,
+                    origin=self._origin,
+                    credentials=credentials,
+                    cross_origin=cross_origin,
+                )
+            except BaseException:
+                resp.release()
+                raise
+            if hop is None:
+                return resp, url
             resp.release()
-            url = resp.url.join(URL(location, encoded=True))
-            if url.origin() != self.base_url.origin():
+            url = hop.url
+            if credentials and not hop.credentials:
+                assert resources is not None, "cross-origin hops need resources"
+                credentials = False
+                session = await resources.enter_async_context(self._plain_session())
                 headers = {**self._public, **extra}  # never a token to another host
         raise TransportError("too many redirects", method=method, url=redact_url(url))
 
+    def _plain_session(self) -> aiohttp.ClientSession:
+        """A session for hops off the origin: no default headers, auth, cookies or middleware.
 
-def _never_sent(exc: BaseException) -> bool:
-    """Whether the failure happened before any byte of the request left: then it is safe to
-    send it again, whatever it was."""
-    cause = exc.__cause__
-    return isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+        The client's session may be borrowed, and aiohttp adds a session's default headers,
+        auth and cookies to every request it sends: so a hop that leaves the origin never
+        goes through it, whoever put credentials on it.
+        """
+        return aiohttp.ClientSession(
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=self.session.trust_env,  # the same proxies from the environment
+            read_bufsize=_READ_BUFFER,
+        )
+
+    def _failure(self, exc: BaseException, method: str, shown: str) -> _Failure:
+        error, sent = transport_error(exc, method=method, url=shown, secrets=self._secrets)
+        return _Failure(error, Outcome(sent=sent))
 
 
-def _too_big(resp: aiohttp.ClientResponse, method: str, shown: str, limit: int) -> ResponseError:
-    return ResponseError(
-        f"body larger than the client's max_body_size of {limit} bytes",
-        status=resp.status,
-        method=method,
-        url=shown,
-    )
-
-
-async def body_chunks(
-    response: aiohttp.ClientResponse, chunk_size: int
-) -> AsyncGenerator[bytes, None]:
-    """A response body as chunks of at most ``chunk_size`` bytes, as they arrive.
-
-    Reads whatever the connection has buffered (``iter_any``) and cuts it, which is markedly
-    faster than ``iter_chunked`` on large bodies (benchmarks/README.md).
-    """
-    async for data in response.content.iter_any():
-        if len(data) <= chunk_size:
-            yield data
-        else:
-            for start in range(0, len(data), chunk_size):
-                yield data[start : start + chunk_size]
+def _failed(error: APIError) -> _Failure:
+    retry_after = error.retry_after if isinstance(error, RateLimited) else None
+    return _Failure(error, Outcome(status=error.status, retry_after=retry_after))

@@ -93,12 +93,13 @@ def test_two_tokens_is_an_error():
         GitLab("https://g.example", private_token="a", job_token="b")
 
 
-def test_blank_token_is_an_error():
-    """An empty or multi-line token is refused."""
-    with pytest.raises(ValueError, match="private_token"):
-        GitLab("https://g.example", private_token=" ")
-    with pytest.raises(ValueError, match="job_token"):
-        GitLab("https://g.example", job_token="a\nb")
+@pytest.mark.parametrize(
+    ("kind", "token"), [("private_token", " "), ("job_token", "a\nb"), ("oauth_token", "")]
+)
+def test_blank_token_is_an_error(kind, token):
+    """An empty, blank or multi-line token is refused, naming the argument."""
+    with pytest.raises(ValueError, match=kind):
+        GitLab("https://g.example", **{kind: token})
 
 
 @pytest.mark.parametrize(
@@ -241,21 +242,25 @@ async def test_connection_refused_is_transport_error():
         with pytest.raises(TransportError) as info:
             await gl.project_jobs.get(1, 1)
     assert "/api/v4/projects/1/jobs/1" in str(info.value)
-    assert isinstance(info.value.__cause__, aiohttp.ClientError)
+    assert info.value.reason.startswith("request failed: ClientConnectorError")
+    assert str(info.value).startswith(info.value.reason)
 
 
 async def test_timeout_is_request_timeout():
     """A server slower than the read timeout gives RequestTimeout."""
+    answered = asyncio.Event()
 
     async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(2)
+        await answered.wait()  # until the client has given up
         return web.json_response(JOB)
 
     async with serve(slow) as (url, _):
         timeout = aiohttp.ClientTimeout(total=5, sock_read=0.2)
         async with GitLab(url, timeout=timeout, retry=RetryPolicy(attempts=1)) as gl:
-            with pytest.raises(RequestTimeout):
+            with pytest.raises(RequestTimeout) as info:
                 await gl.project_jobs.get(1, 1)
+        answered.set()
+    assert info.value.reason == "GitLab did not answer in time"
 
 
 @pytest.mark.parametrize(
@@ -273,13 +278,13 @@ async def test_unexpected_bodies_are_response_errors(answer, match):
             await gl.project_jobs.get(1, 1)
 
 
-async def test_list_of_wrong_shape_is_response_error():
+@pytest.mark.parametrize(
+    ("body", "match"), [({"id": 1}, "JSON array"), ([{"name": "x"}], "integer id")]
+)
+async def test_list_of_wrong_shape_is_response_error(body, match):
     """A list endpoint answering an object, or items without ids, is ResponseError."""
-    answers = iter([web.json_response({"id": 1}), web.json_response([{"name": "x"}])])
-    async with serve(lambda r: next(answers)) as (url, _), GitLab(url) as gl:
-        with pytest.raises(ResponseError, match="JSON array"):
-            [j async for j in gl.project_jobs.list(1)]
-        with pytest.raises(ResponseError, match="integer id"):
+    async with serve(lambda r: web.json_response(body)) as (url, _), GitLab(url) as gl:
+        with pytest.raises(ResponseError, match=match):
             [j async for j in gl.project_jobs.list(1)]
 
 

@@ -361,7 +361,6 @@ def test_router_must_be_a_router():
         webhook_app(object(), client=GL, secret_token=TOKEN)  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(strict=True, reason="transport wiring pending")
 async def test_handler_api_calls_carry_the_event_uuid(world):
     """A handler's API call through the app's client sends X-Gitlab-Event-UUID back to GitLab."""
     job = world.jobs["rspec"]
