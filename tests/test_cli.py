@@ -1,4 +1,5 @@
-"""The gitlab-jobs command line, run as a subprocess against the fake GitLab."""
+"""The gitlab-jobs command line, run in process through ``main([...])`` against the fake GitLab:
+audits, lists, messages, settings."""
 
 from __future__ import annotations
 
@@ -6,61 +7,37 @@ import asyncio
 import csv
 import io
 import json
-import os
-import signal
-import sys
 from collections import Counter
-from typing import Any
 
-import gitlab
 import pytest
 
-from gitlab_jobs_async import GitLab
 from gitlab_jobs_async._cli._demo import seed_demo
-from gitlab_jobs_async._cli._settings import ConfigError, settings
-from gitlab_jobs_async.testing import FakeGitLab
+from tests.test_cli_world import HOSTILE, cli, env, small
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith(("GITLAB_", "CI_"))} | {
-    "COLUMNS": "200"
-}
+__all__ = ["env", "small"]  # fixtures, imported so that pytest finds them here
 
-
-async def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gitlab_jobs_async",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env or ENV,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+# -- the demo and the audit -------------------------------------------------------------------
 
 
-def auth(fake: FakeGitLab, token: str) -> list[str]:
-    return ["--url", fake.url, "--token", token]
-
-
-async def test_demo_runs_to_completion():
+async def test_demo_runs_to_completion(capsys, env):
     """`demo` audits the embedded fake GitLab and follows the running job to its end."""
-    code, out, err = await cli("demo")
+    code, out, err = await cli(capsys, "demo", env=env)
     assert code == 0, err
     assert "jobs in 3 projects" in out and "flaky" in out and "failure reasons" in out
-    assert "e2e spec 10/10 passed" in out and "finished: success" in out
+    assert "e2e spec 10/10 passed" in out and ") success in " in out
     assert "step_script" in out and "\x1b[" not in out  # piped: no colour codes
+    assert "\n\n\n" not in out.split("Following")[1]  # no blank lines from section markers
 
 
-async def test_audit_json_matches_the_seed(fake: FakeGitLab):
+async def test_audit_json_matches_the_seed(capsys, fake, env):
     """The audit's JSON numbers equal those computed here from the seeded records."""
     demo = seed_demo(fake, pipelines=12)
-    code, out, err = await cli("audit", *demo.projects, "--format", "json", *auth(fake, demo.token))
+    env = env | {"GITLAB_URL": fake.url, "GITLAB_TOKEN": demo.token}
+    code, out, err = await cli(capsys, "audit", *demo.projects, "--format", "json", env=env)
     assert code == 0, err
     report = json.loads(out)
     jobs = [j for j in fake.jobs.values() if j.is_build]
-    assert report["total"] == len(jobs)
+    assert report["total"] == len(jobs) and report["skipped"] == []
     assert report["by_status"] == dict(Counter(j.status for j in jobs))
     reasons = Counter(j.failure_reason for j in jobs if j.status == "failed")
     assert {r["reason"]: r["count"] for r in report["failure_reasons"]} == dict(reasons)
@@ -74,312 +51,280 @@ async def test_audit_json_matches_the_seed(fake: FakeGitLab):
         if "failed" in statuses and "success" in statuses[statuses.index("failed") :]:
             flaky.add((job.project.path_with_namespace, job.pipeline.id, job.name))
     assert {(f["project"], f["pipeline"], f["name"]) for f in report["flaky"]} == flaky
-    assert {s["stage"] for s in report["stages"]} == {"build", "test"}
+    assert [s["stage"] for s in report["stages"]] == ["build", "test"]  # pipeline order
 
 
-async def test_list_formats(fake: FakeGitLab):
-    """list prints a table, CSV or JSON of the same jobs."""
-    demo = seed_demo(fake, pipelines=3)
-    project = demo.projects[1]
-    code, out, _ = await cli("list", project, "--format", "json", *auth(fake, demo.token))
+async def test_audit_skips_unreadable_projects_and_says_so(capsys, small):
+    """A 403 or 404 project is skipped with a warning, reported, and the exit code is 7;
+    --strict stops at it instead."""
+    guest_only = small.fake.add_project("acme/secret", visibility="private")
+    alice = small.fake.tokens[small.token].user
+    small.fake.add_member(guest_only, alice, "guest")
+    guest_only.public_builds = False  # a Guest cannot read jobs there: 403
+    empty = small.fake.add_project("acme/empty", visibility="private")
+    small.fake.add_member(empty, alice, "developer")
+    args = ["audit", "acme/app", "acme/secret", "acme/typo", "acme/empty"]
+    code, out, err = await cli(capsys, *args, env=small.env)
+    assert code == 7, err
+    assert "skipped acme/secret: 403" in err and "skipped acme/typo: 404" in err
+    assert "partial audit: 2 of 4 projects skipped" in err
+    assert "6 jobs in 2 projects (2 skipped)" in out  # acme/empty counts, with no jobs
+    assert "skipped" in out.split("time by stage")[1]
+    code, out, err = await cli(capsys, *args, "--format", "json", env=small.env)
+    report = json.loads(out)
+    assert code == 7 and report["projects"] == ["acme/app", "acme/empty"]
+    assert {(s["project"], s["status"]) for s in report["skipped"]} == {
+        ("acme/secret", 403),
+        ("acme/typo", 404),
+    }
+    code, out, err = await cli(capsys, *args, "--strict", env=small.env)
+    assert code in (3, 4) and "Traceback" not in err and out == ""
+
+
+async def test_audit_csv_is_one_table(capsys, small):
+    """audit --format csv writes the jobs (ISO times, numeric seconds) or the one --table."""
+    code, out, _ = await cli(capsys, "audit", "acme/app", "--format", "csv", env=small.env)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == 6 and rows[0]["project"] == "acme/app"
+    done = next(r for r in rows if r["status"] == "success")
+    assert float(done["duration"]) > 0 and done["created"].endswith("+00:00")
+    code, out, _ = await cli(
+        capsys, "audit", "acme/app", "--format", "csv", "--table", "stages", env=small.env
+    )
+    stages = list(csv.reader(io.StringIO(out)))
+    assert stages[0] == ["stage", "jobs", "duration_p50", "p95", "queued_p50", "p95"]
+    assert [r[0] for r in stages[1:]] == ["build", "test"]
+    code, _, err = await cli(capsys, "audit", "acme/app", "--table", "stages", env=small.env)
+    assert code == 2 and "--table" in err
+
+
+async def test_audit_of_a_group_and_empty_sections(capsys, small):
+    """audit --group covers the group's projects; empty sections say so."""
+    code, out, err = await cli(capsys, "audit", "--group", "acme", "--scope", "success",
+                               env=small.env)  # fmt: skip
+    assert code == 0, err
+    assert "no failed jobs" in out and "no flaky jobs" in out
+
+
+# -- list and show ------------------------------------------------------------------------------
+
+
+async def test_list_formats(capsys, small):
+    """list prints a table, streams JSON and JSON Lines, and writes raw CSV."""
+    code, out, _ = await cli(capsys, "list", "acme/app", "--format", "json", env=small.env)
     ids = [j["id"] for j in json.loads(out)]
-    expected = sorted(
-        (
-            j.id
-            for j in fake.jobs.values()
-            if j.is_build and j.project.path_with_namespace == project
-        ),
-        reverse=True,
-    )
-    assert code == 0 and ids == expected
-    code, out, _ = await cli(
-        "list", project, "--format", "csv", "--scope", "manual", *auth(fake, demo.token)
-    )
-    rows = list(csv.reader(io.StringIO(out)))
-    assert rows[0][:4] == ["id", "status", "stage", "name"] and len(rows) == 4
-    assert all(r[1] == "manual" for r in rows[1:])
-    code, out, _ = await cli("list", project, "--limit", "2", *auth(fake, demo.token))
-    assert code == 0 and "2 jobs of acme/web/backend" in out
-
-
-async def test_show_and_trace(fake: FakeGitLab):
-    """show prints a job; trace strips colours when piped, keeps them with --raw, and times sections."""
-    demo = seed_demo(fake, pipelines=2)
-    job = next(j for j in fake.jobs.values() if j.status == "success" and j.log)
-    project = job.project.path_with_namespace
-    code, out, _ = await cli(
-        "show", project, str(job.id), "--format", "json", *auth(fake, demo.token)
-    )
-    assert code == 0 and json.loads(out)["id"] == job.id
-    code, out, _ = await cli("trace", project, str(job.id), "--sections", *auth(fake, demo.token))
-    assert code == 0 and "Job succeeded" in out and "\x1b[" not in out
-    assert "step_script" in out and "60s" in out
-    code, out, _ = await cli("trace", project, str(job.id), "--raw", *auth(fake, demo.token))
-    assert out.encode() == bytes(job.log)
-
-
-async def test_trace_follow(fake: FakeGitLab):
-    """trace --follow prints a running job's log until it ends."""
-    demo = seed_demo(fake, pipelines=2)
-    code, out, _ = await cli(
-        "trace",
-        demo.running_project,
-        str(demo.running.id),
-        "--follow",
-        "--poll",
-        "0.01",
-        *auth(fake, demo.token),
-    )
-    assert code == 0 and out.count("passed") == 10 and "Job succeeded" in out
-    assert fake.jobs[demo.running.id].status == "success"
-
-
-async def test_actions(fake: FakeGitLab):
-    """retry prints the new job's id and URL; play sends variables; cancel and erase report."""
-    demo = seed_demo(fake, pipelines=2)
-    failed = next(j for j in fake.jobs.values() if j.status == "failed" and not j.retried)
-    project = failed.project.path_with_namespace
-    code, out, _ = await cli("retry", project, str(failed.id), *auth(fake, demo.token))
-    newest = max(fake.jobs)
-    assert code == 0 and f"as job {newest} (pending)" in out and f"/-/jobs/{newest}" in out
-    manual = next(j for j in fake.jobs.values() if j.status == "manual")
-    code, out, _ = await cli(
-        "play",
-        manual.project.path_with_namespace,
-        str(manual.id),
-        "--var",
-        "TARGET=prod",
-        *auth(fake, demo.token),
-    )
-    assert code == 0 and manual.variables == [{"key": "TARGET", "value": "prod"}]
-    code, out, _ = await cli(
-        "cancel", demo.running_project, str(demo.running.id), *auth(fake, demo.token)
-    )
-    assert code == 0 and "is canceled" in out
-    done = next(j for j in fake.jobs.values() if j.status == "success" and j.log)
-    code, out, _ = await cli(
-        "erase", done.project.path_with_namespace, str(done.id), *auth(fake, demo.token)
-    )
-    assert code == 0 and done.erased_at is not None
-
-
-async def test_expected_failures_are_one_line_with_exit_codes(fake: FakeGitLab):
-    """401/404/network/config failures print one line on stderr and documented exit codes."""
-    demo = seed_demo(fake, pipelines=1)
-    code, _, err = await cli("show", demo.projects[0], "999999", *auth(fake, demo.token))
-    assert code == 4 and err.count("\n") == 1 and "404 Not found" in err
-    assert "Traceback" not in err
-    code, _, err = await cli("list", demo.projects[0], *auth(fake, "glpat-wrong"))
-    assert code == 3 and "401 Unauthorized" in err and "glpat-wrong" not in err
-    code, _, err = await cli("list", "x", "--url", "http://127.0.0.1:9")
-    assert code == 5 and err.startswith("gitlab-jobs: request failed")
-    code, _, err = await cli("list", "x")
-    assert code == 2 and "GITLAB_URL" in err
-    code, _, err = await cli("list", "x", "--since", "soon", *auth(fake, demo.token))
-    assert code == 2 and "--since" in err
-    code, _, err = await cli("show", demo.projects[0], "999999", "--debug", *auth(fake, demo.token))
-    assert code == 4 and "Traceback" in err
-
-
-async def test_environment_settings(fake: FakeGitLab):
-    """Without flags, GITLAB_URL and GITLAB_TOKEN are used."""
-    demo = seed_demo(fake, pipelines=1)
-    env = ENV | {"GITLAB_URL": fake.url, "GITLAB_TOKEN": demo.token}
-    code, out, err = await cli(
-        "list", demo.projects[0], "--limit", "1", "--format", "json", env=env
-    )
-    assert code == 0, err
-    assert len(json.loads(out)) == 1
-
-
-async def read_line(stream: asyncio.StreamReader) -> str:
-    return (await asyncio.wait_for(stream.readline(), timeout=30)).decode()
-
-
-async def test_serve_answers_python_gitlab_and_stops_on_ctrl_c():
-    """serve prints URL and token; python-gitlab can list jobs; Ctrl-C exits with 130."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gitlab_jobs_async",
-        "serve",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=ENV,
-    )
-    assert proc.stdout is not None
-    try:
-        url = (await read_line(proc.stdout)).split()[-1]
-        token = (await read_line(proc.stdout)).split()[-1]
-
-        def names() -> list[Any]:
-            gl = gitlab.Gitlab(url, private_token=token)
-            jobs = gl.projects.get("acme/web/frontend").jobs.list(per_page=5, get_all=False)
-            return [job.name for job in jobs]
-
-        assert len(await asyncio.to_thread(names)) == 5
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
-    assert proc.returncode == 130 and b"interrupted" in err
-
-
-async def test_ctrl_c_while_following(fake: FakeGitLab):
-    """Ctrl-C during trace --follow stops cleanly with exit code 130."""
-    demo = seed_demo(fake, pipelines=1)
-    fake.jobs[demo.running.id].script.clear()  # keeps running for ever
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gitlab_jobs_async",
-        "trace",
-        demo.running_project,
-        str(demo.running.id),
-        "--follow",
-        "--poll",
-        "0.01",
-        *auth(fake, demo.token),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=ENV,
-    )
-    assert proc.stdout is not None
-    first = await read_line(proc.stdout)
-    assert "gitlab-runner" in first
-    proc.send_signal(signal.SIGINT)
-    _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
-    assert proc.returncode == 130 and b"Traceback" not in err
-
-
-async def test_output_into_a_closed_pipe_is_quiet():
-    """`gitlab-jobs demo | head -1` ends without a traceback."""
-    proc = await asyncio.create_subprocess_shell(
-        f"{sys.executable} -m gitlab_jobs_async demo | head -1",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=ENV,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert out.startswith(b"A fake GitLab is running") and b"Traceback" not in err
-
-
-async def test_audit_of_a_group(fake: FakeGitLab):
-    """audit --group covers every project of the group and its subgroups."""
-    demo = seed_demo(fake, pipelines=2)
-    code, out, err = await cli(
-        "audit", "--group", "acme", "--format", "json", *auth(fake, demo.token)
-    )
-    assert code == 0, err
-    assert json.loads(out)["projects"] == sorted(demo.projects)
-    code, _, err = await cli("audit", *auth(fake, demo.token))
-    assert code == 2 and "--group" in err
-
-
-async def test_rich_output_on_a_terminal(fake: FakeGitLab):
-    """On a terminal the audit shows rich tables (and its progress display) without error."""
-    from gitlab_jobs_async import GitLab
-    from gitlab_jobs_async._cli._commands import print_audit, run_audit
-    from gitlab_jobs_async._cli._output import Output
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    demo = seed_demo(fake, pipelines=2)
-    screen = Terminal()
-    out = Output("table", screen)
-    assert out.rich
-    async with GitLab(fake.url, private_token=demo.token) as gl:
-        report = await run_audit(gl, demo.projects, out, scope=None, since=None)
-    print_audit(report, out)
-    text = screen.getvalue()
-    assert ("jobs that fail most" in text and "━" in text) or "─" in text
-    assert report.total == len([j for j in fake.jobs.values() if j.is_build])
-
-
-# -- token routing: an explicit flag wins; an environment's token goes only to its own URL --
-
-A = "https://a.example"
-B = "https://b.example"
-GITLAB_ENV = {"GITLAB_URL": A, "GITLAB_TOKEN": "env-secret"}
-CI_ENV = {"CI_SERVER_URL": A, "CI_JOB_TOKEN": "job-secret"}
-
-ROUTES = {
-    "--url and --token": (B, "flag", GITLAB_ENV, B, {"private_token": "flag"}, False),
-    "--token with GITLAB_URL": (None, "flag", GITLAB_ENV, A, {"private_token": "flag"}, False),
-    "--token in a CI job": (None, "flag", CI_ENV, A, {"private_token": "flag"}, False),
-    "--url elsewhere, GITLAB_TOKEN kept back": (B, None, GITLAB_ENV, B, {}, True),
-    "--url elsewhere, CI_JOB_TOKEN kept back": (B, None, CI_ENV, B, {}, True),
-    "--url naming GITLAB_URL": (
-        f"{A}/api/v4/",
-        None,
-        GITLAB_ENV,
-        f"{A}/api/v4/",
-        {"private_token": "env-secret"},
-        False,
-    ),
-    "--url naming the CI server": (
-        f"{A}:443",
-        None,
-        CI_ENV,
-        f"{A}:443",
-        {"job_token": "job-secret"},
-        False,
-    ),
-    "--url, other scheme": ("http://a.example", None, GITLAB_ENV, "http://a.example", {}, True),
-    "--url, no environment": (B, None, {}, B, {}, False),
-    "--url, environment without token": (B, None, {"GITLAB_URL": A}, B, {}, False),
-    "environment only": (None, None, GITLAB_ENV, A, {"private_token": "env-secret"}, False),
-    "CI job only": (None, None, CI_ENV, A, {"job_token": "job-secret"}, False),
-}
+    assert code == 0 and ids == sorted((j.id for j in small.fake.jobs.values()), reverse=True)
+    code, out, _ = await cli(capsys, "list", "-R", "acme/app", "--format", "jsonl", env=small.env)
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ids
+    code, out, _ = await cli(capsys, "list", "acme/app", "--json", "id,pipeline.id,name",
+                             env=small.env)  # fmt: skip
+    first = json.loads(out)[0]
+    assert first == {"id": ids[0], "pipeline": {"id": small.feature.id}, "name": "lint"}
+    code, out, _ = await cli(capsys, "list", "acme/app", "--format", "csv", "--scope", "failed",
+                             env=small.env)  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["name"] for r in rows] == ["lint"] and rows[0]["failure"] == "script_failure"
+    assert float(rows[0]["duration"]) > 0 and "T" in rows[0]["finished"]
+    code, out, _ = await cli(capsys, "list", "acme/app", "--limit", "2", env=small.env)
+    assert code == 0 and out.startswith("2 jobs of acme/app")
+    assert "failure" not in out.splitlines()[1]  # an always-empty column is left out
 
 
 @pytest.mark.parametrize(
-    ("url", "token", "env", "sent_url", "tokens", "noted"), ROUTES.values(), ids=ROUTES
+    ("args", "words"),
+    [
+        (["--limit", "0"], "--limit"),
+        (["--pipeline", "0"], "--pipeline"),
+        (["--pipeline", "3", "--since", "2d"], "--since does not apply to --pipeline"),
+        (["--since", "99999999999d"], "--since"),
+        (["--fields", "id,naem"], "unknown field naem"),
+        (["--scope", "faild"], "--scope"),
+        (["--json", "id", "--format", "csv"], "--json"),
+    ],
 )
-def test_token_routing(url, token, env, sent_url, tokens, noted):
-    """Flags win; a token from the environment only ever goes to that environment's URL."""
-    got_url, got_tokens, note = settings(url, token, env)
-    assert (got_url, got_tokens) == (sent_url, tokens)
-    assert (note is not None) == noted
-    if note is not None:
-        assert "--token" in note and "secret" not in note and "b.example" not in note
+async def test_list_refuses_what_it_cannot_do(capsys, small, args, words):
+    """Bad flags are refused before any request, with exit 2, naming the flag typed."""
+    code, _, err = await cli(capsys, "list", "acme/app", *args, env=small.env)
+    assert code == 2 and words in err and "Traceback" not in err
+    assert "max_items" not in err
+    assert small.fake.requests == []
 
 
-@pytest.mark.parametrize("token", [None, "flag"])
-def test_token_routing_without_any_url(token):
-    """With no --url and no URL in the environment, the error says what to set."""
-    with pytest.raises(ConfigError, match="GITLAB_URL"):
-        settings(None, token, {"GITLAB_TOKEN": "env-secret"})
-
-
-def test_from_env_explicit_token_wins():
-    """GitLab.from_env(private_token=...) uses that token with the environment's URL."""
-    gl = GitLab.from_env(GITLAB_ENV, private_token="flag")
-    assert gl.url == f"{A}/api/v4/" and "auth=private_token" in repr(gl)
-    assert (
-        GitLab.from_env(CI_ENV, oauth_token="o").__repr__().endswith("auth=oauth_token unopened>")
-    )
-    assert "auth=job_token" in repr(GitLab.from_env(CI_ENV, private_token=None))
-
-
-async def test_cli_token_flag_beats_the_environment(fake: FakeGitLab):
-    """--token X with GITLAB_URL and another GITLAB_TOKEN set authenticates with X."""
-    demo = seed_demo(fake, pipelines=1)
-    env = ENV | {"GITLAB_URL": fake.url, "GITLAB_TOKEN": "glpat-wrong"}
-    code, _, err = await cli(
-        "list", demo.projects[0], "--limit", "1", "--format", "json", "--token", demo.token, env=env
-    )
+async def test_hostile_job_names_stay_inert(capsys, small):
+    """Escapes in names are shown as text, markup is not read, formulas are neutralised."""
+    for name in HOSTILE.values():
+        small.fake.add_job(small.feature, name=name, status="failed")
+    code, out, err = await cli(capsys, "list", "acme/app", env=small.env)
     assert code == 0, err
-    assert {r.headers.get("PRIVATE-TOKEN") for r in fake.requests} == {demo.token}
+    assert "\x1b" not in out and "\x07" not in out
+    assert "build \\x1b]0;owned\\x07\\x1b[2J" in out
+    assert "lint [/bold]" in out and "deploy: [aws, monitoring]" in out
+    code, out, _ = await cli(capsys, "list", "acme/app", "--format", "csv", env=small.env)
+    names = [r["name"] for r in csv.DictReader(io.StringIO(out))]
+    assert "'" + HOSTILE["formula"] in names and HOSTILE["formula"] not in names
+    code, out, _ = await cli(capsys, "audit", "acme/app", env=small.env)
+    assert code == 0 and "\x1b" not in out and "lint [/bold]" in out
 
 
-async def test_cli_environment_token_stays_with_its_url(fake: FakeGitLab):
-    """--url another-host does not receive the GITLAB_TOKEN meant for GITLAB_URL."""
-    demo = seed_demo(fake, pipelines=1)
-    env = ENV | {"GITLAB_URL": "https://gitlab.example.com", "GITLAB_TOKEN": demo.token}
-    code, _, err = await cli("list", demo.projects[0], "--url", fake.url, env=env)
-    assert fake.requests, err
-    assert all("PRIVATE-TOKEN" not in r.headers for r in fake.requests)
-    assert "GITLAB_TOKEN is not sent" in err and "--token" in err and demo.token not in err
-    assert code != 0  # anonymous callers cannot read the demo's private projects
+async def test_show(capsys, small):
+    """show prints human durations and times, or the job's JSON; a name finds the job."""
+    lint = small.jobs["lint"]
+    code, out, _ = await cli(capsys, "show", "acme/app", str(lint.id), env=small.env)
+    assert code == 0 and f"job {lint.id} (lint)" in out
+    duration = next(line for line in out.splitlines() if line.startswith("duration"))
+    assert duration.split()[-1].endswith("s") and "." not in duration
+    assert "UTC (" in out  # absolute and relative times
+    code, out, _ = await cli(capsys, "show", "lint", "-b", "main", "--json", "id,status",
+                             "-R", "acme/app", env=small.env)  # fmt: skip
+    assert code == 0 and json.loads(out) == {"id": lint.id, "status": "failed"}
+
+
+# -- messages and exit codes ---------------------------------------------------------------------
+
+
+async def test_expected_failures_are_one_line_with_exit_codes(capsys, small):
+    """404/401/network/config failures print one line on stderr and documented exit codes."""
+    env = small.env
+    code, _, err = await cli(capsys, "show", "acme/app", "999999", env=env)
+    assert code == 4 and err.count("\n") == 1 and "404 Not found:" in err and "404 404" not in err
+    code, _, err = await cli(capsys, "list", "acme/app", env=env | {"GITLAB_TOKEN": "glpat-no"})
+    assert code == 3 and "401 Unauthorized" in err and "glpat-no" not in err
+    assert "from GITLAB_TOKEN" in err
+    code, _, err = await cli(capsys, "list", "x", "--url", "http://127.0.0.1:9", env=env)
+    assert code == 5 and "gitlab-jobs: cannot reach 127.0.0.1:9: connection refused" in err
+    code, _, err = await cli(capsys, "list", "x", env={"HOME": env["HOME"]})
+    assert code == 2 and "GITLAB_URL" in err
+    code, _, err = await cli(capsys, "list", "x", env=env | {"GITLAB_URL": "ht!tp://[::1"})
+    assert code == 2 and "$GITLAB_URL is malformed" in err
+    code, _, err = await cli(capsys, "show", "acme/app", "999999", "--debug", env=env)
+    assert code == 4 and "Traceback" in err
+
+
+async def test_a_job_token_gets_told_why_it_cannot_read_jobs(capsys, small):
+    """Inside CI, a 401 with CI_JOB_TOKEN explains that job tokens cannot read jobs or logs."""
+    env = {"HOME": small.env["HOME"], "CI_SERVER_URL": small.fake.url, "CI_JOB_TOKEN": "glcbt-x"}
+    code, _, err = await cli(capsys, "show", "acme/app", str(small.jobs["lint"].id), env=env)
+    assert code == 3 and "CI job token" in err and "read_api" in err
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "words"),
+    [
+        ({"status": 429, "headers": {"Retry-After": "3600"}, "body": {"message": "Retry later"}},
+         6, "retry in 3600s"),
+        ({"status": 200, "body": [1, 2, 3]}, 1, "not what GitLab sends"),
+        ({"status": 301, "headers": {"Location": "https://gitlab.example.com/api/v4/x?sig=1"},
+          "body": ""}, 1, "pointing to https://gitlab.example.com/api/v4/x"),
+    ],
+    ids=["429", "broken data", "http to https"],
+)  # fmt: skip
+async def test_server_trouble_is_explained(capsys, small, fault, code, words):
+    """A 429 says when to retry; broken data is exit 1, not 2; a redirect says where it points."""
+    small.fake.add_fault(lambda r: "/jobs/" in r.path, times=None, **fault)
+    got, _, err = await cli(capsys, "show", "acme/app", str(small.jobs["lint"].id), env=small.env)
+    assert got == code and words in err and "Traceback" not in err
+    assert "sig=1" not in err
+
+
+# -- settings -------------------------------------------------------------------------------------
+
+
+async def test_settings_from_glab_and_python_gitlab_variables(capsys, small):
+    """GITLAB_HOST (glab) and GITLAB_PRIVATE_TOKEN (python-gitlab) work like GITLAB_URL/TOKEN."""
+    env = {"HOME": small.env["HOME"], "GITLAB_HOST": small.fake.url,
+           "GITLAB_PRIVATE_TOKEN": small.token}  # fmt: skip
+    code, out, err = await cli(capsys, "list", "acme/app", "--limit", "1", "--format", "json",
+                               env=env)  # fmt: skip
+    assert code == 0 and len(json.loads(out)) == 1, err
+
+
+async def test_settings_from_python_gitlab_config(capsys, small, tmp_path):
+    """python-gitlab's configuration file: the default section, -g NAME, helper tokens."""
+    helper = tmp_path / "helper.sh"
+    helper.write_text(f"#!/bin/sh\necho {small.token}\n")
+    helper.chmod(0o755)
+    (tmp_path / ".python-gitlab.cfg").write_text(
+        f"[global]\ndefault = fake\n\n[fake]\nurl = {small.fake.url}\nprivate_token = "
+        f"{small.token}\n\n[other]\nurl = {small.fake.url}\nprivate_token = helper: {helper}\n"
+    )
+    env = {"HOME": str(tmp_path)}
+    code, _, err = await cli(capsys, "list", "acme/app", "--limit", "1", env=env)
+    assert code == 0, err
+    code, _, err = await cli(capsys, "-g", "other", "list", "acme/app", "--limit", "1", env=env)
+    assert code == 0, err
+    code, _, err = await cli(capsys, "list", "acme/app", "-g", "nope", env=env)
+    assert code == 2 and "no [nope] section" in err and "fake, other" in err
+
+
+async def test_project_from_ci_and_from_the_git_remote(capsys, small, tmp_path):
+    """Without PROJECT: CI_PROJECT_PATH inside CI, else the git remote of the directory."""
+    env = small.env | {"CI_PROJECT_PATH": "acme/app"}
+    code, out, _ = await cli(capsys, "list", "--limit", "1", env=env)
+    assert code == 0 and out.startswith("1 job of acme/app")
+    code, _, err = await cli(capsys, "list", env=small.env)
+    assert code == 2 and "which project?" in err
+    proc = await asyncio.create_subprocess_shell(
+        "git init -q && git remote add origin git@gitlab.example.com:acme/app.git", cwd=tmp_path
+    )
+    assert await proc.wait() == 0
+    code, out, _ = await cli(capsys, "list", "--limit", "1", env=small.env)
+    assert code == 0 and out.startswith("1 job of acme/app")
+
+
+async def test_retries_and_pauses_are_told_on_stderr(capsys, small):
+    """Without a terminal, the SDK's retry and rate-limit warnings are plain stderr lines."""
+    small.fake.add_fault(lambda r: r.path.endswith("/jobs"), status=429,
+                         headers={"Retry-After": "1"}, body={"message": "Retry later"})  # fmt: skip
+    code, out, err = await cli(capsys, "list", "acme/app", env=small.env)
+    assert code == 0 and out.startswith("6 jobs of acme/app")
+    assert "gitlab-jobs: warning: pausing all requests for 1.0s: 429 from GitLab" in err
+    assert "gitlab-jobs: warning: retrying GET" in err
+
+
+# -- help and grammar -------------------------------------------------------------------------
+
+
+async def test_bare_command_prints_help_with_exit_codes(capsys, env):
+    """`gitlab-jobs` alone prints the help (commands, settings, exit codes, examples)."""
+    code, out, _ = await cli(capsys, env=env)
+    assert code == 0 and out.startswith("usage: gitlab-jobs")
+    for words in ("audit", "retry-failed", "artifacts", "exit codes:", "  7    partial",
+                  "examples:", "GITLAB_HOST", "NO_COLOR"):  # fmt: skip
+        assert words in out
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["audit", "list", "show", "trace", "pipeline", "logs", "retry-failed", "cancel", "retry",
+     "erase", "play", "artifacts", "serve"],
+)  # fmt: skip
+async def test_every_command_has_help_and_examples(capsys, env, name):
+    """Each command's help has its description, positionals' help and examples."""
+    code, out, _ = await cli(capsys, name, "--help", env=env)
+    assert code == 0 and "examples:" in out
+    description = out.split("\n\n")[1]
+    assert len(description) > 10 and not description.startswith(("positional", "options"))
+    if name in ("list", "show", "trace", "pipeline", "audit"):
+        assert "positional arguments:" in out and "default" in out.split("options:")[0]
+
+
+async def test_global_options_before_the_command(capsys, small):
+    """--url/--token/-R work before the command as after it; flags a command lacks are refused."""
+    env = {"HOME": small.env["HOME"]}
+    code, out, err = await cli(capsys, "--url", small.fake.url, "--token", small.token, "-R",
+                               "acme/app", "list", "--limit", "1", env=env)  # fmt: skip
+    assert code == 0 and out.startswith("1 job of acme/app"), err
+    code, _, err = await cli(capsys, "trace", "acme/app", "1", "--format", "json", env=env)
+    assert code == 2 and "unrecognized arguments: --format" in err
+    code, out, _ = await cli(capsys, "list", "-R", "acme/app", "--limit", "1", env=small.env)
+    code, out2, _ = await cli(capsys, "list", "--limit", "1", "-R", "acme/app", env=small.env)
+    assert out == out2
+
+
+async def test_show_web_opens_the_browser(capsys, small, monkeypatch):
+    """--web opens the job's page in the browser."""
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    lint = small.jobs["lint"]
+    code, _, _ = await cli(capsys, "show", "acme/app", str(lint.id), "--web", env=small.env)
+    assert code == 0 and opened == [f"{small.fake.url}/acme/app/-/jobs/{lint.id}"]

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gitlab_jobs_async._cli import _parser
 from gitlab_jobs_async._cli._output import Output
+from gitlab_jobs_async._cli._parser import build_parser
 from gitlab_jobs_async._cli._settings import ConfigError
 from gitlab_jobs_async._cli._watch import cmd_watch
 
@@ -51,10 +51,11 @@ class Rounds(Script):
 
 
 async def run(world: World, *argv: str, sleep: Script, fmt: str = "table") -> list[str]:
-    args = _parser().parse_args(
+    args = build_parser().parse_args(
         ["watch", *argv, "--url", world.fake.url, "--token", world.token, "--format", fmt]
     )
     out = Output(fmt, stream=io.StringIO())
+    args.out, args.environ, args.relay, args.settings = out, {}, None, None  # as main() does
     assert await cmd_watch(args, out, sleep=sleep, clock=lambda: NOON) == 0
     assert isinstance(out.stream, io.StringIO)
     return out.stream.getvalue().splitlines()

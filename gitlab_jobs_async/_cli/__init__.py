@@ -1,8 +1,10 @@
-"""The ``gitlab-jobs`` command line: audits, logs and job actions over the SDK.
+# PYTHON_ARGCOMPLETE_OK  (argcomplete looks for this line: shell completion)
+"""The ``gitlab-jobs`` command line: audits, logs, pipelines and job actions over the SDK.
 
-Exit codes: 0 done; 1 another GitLab error; 2 bad usage or a missing setting;
-3 unauthorized or forbidden; 4 not found; 5 network failure or timeout; 6 rate limited;
-130 interrupted (Ctrl-C).
+``gitlab-jobs --help`` lists the commands, the settings and the exit codes (see
+``_problems``). Shell completion comes with the ``cli`` extra's argcomplete::
+
+    eval "$(register-python-argcomplete gitlab-jobs)"
 """
 
 from __future__ import annotations
@@ -13,118 +15,123 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from .._errors import (
-    Forbidden,
-    GitLabError,
-    NotFound,
-    RateLimited,
-    TransportError,
-    Unauthorized,
-)
-from .._version import __version__
-from ._commands import COMMANDS, ConfigError
+from ._commands import command
 from ._output import Output
-from ._watch import add_watch
+from ._parser import build_parser
+from ._problems import explain
 
 __all__ = ["main", "run"]
 
-EXIT_CODES: list[tuple[type[BaseException], int]] = [
-    (ConfigError, 2),
-    (Unauthorized, 3),
-    (Forbidden, 3),
-    (NotFound, 4),
-    (TransportError, 5),
-    (RateLimited, 6),
-    (GitLabError, 1),
-]
+_FIELDS_COMMANDS = ("list", "show", "pipeline")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gitlab-jobs",
-        description="Audit GitLab CI jobs, read and follow their logs, and act on them.",
-        epilog="Settings: --url/--token, else GITLAB_URL/GITLAB_TOKEN, else CI_SERVER_URL "
-        "and CI_JOB_TOKEN inside a CI job. Try `gitlab-jobs demo` first: no network needed.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", help="GitLab URL (default: $GITLAB_URL)")
-    common.add_argument("--token", help="access token (default: $GITLAB_TOKEN)")
-    common.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    common.add_argument(
-        "--debug",
-        action="store_true",
-        help="show tracebacks and log every request (tokens redacted)",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    audit = sub.add_parser("audit", parents=[common], help="summarise the jobs of projects")
-    audit.add_argument("projects", nargs="*", metavar="PROJECT")
-    audit.add_argument(
-        "--group",
-        action="append",
-        default=[],
-        help="also every project of this group and its subgroups (repeatable)",
-    )
-    audit.add_argument("--since", help="7d, 12h, or a date (default: all)")
-    audit.add_argument("--scope", action="append", help="only jobs in this status (repeatable)")
-
-    listing = sub.add_parser("list", parents=[common], help="list a project's or pipeline's jobs")
-    listing.add_argument("project")
-    listing.add_argument("--pipeline", type=int)
-    listing.add_argument("--scope", action="append")
-    listing.add_argument("--since")
-    listing.add_argument("--limit", type=int)
-
-    show = sub.add_parser("show", parents=[common], help="show one job")
-    show.add_argument("project")
-    show.add_argument("job", type=int)
-
-    trace = sub.add_parser("trace", parents=[common], help="print (or follow) a job's log")
-    trace.add_argument("project")
-    trace.add_argument("job", type=int)
-    trace.add_argument("--follow", "-f", action="store_true", help="follow a running job")
-    trace.add_argument("--sections", action="store_true", help="print the step timing table")
-    trace.add_argument("--raw", action="store_true", help="keep colour codes when piped")
-    trace.add_argument("--poll", type=float, default=3.0, help="seconds between reads")
-
-    for name, text in (
-        ("cancel", "cancel a job"),
-        ("retry", "retry a job (a new job)"),
-        ("erase", "erase a job's log and artifacts"),
-        ("play", "run a manual job"),
-    ):
-        action = sub.add_parser(name, parents=[common], help=text)
-        action.add_argument("project")
-        action.add_argument("job", type=int)
-        if name == "play":
-            action.add_argument("--var", action="append", metavar="KEY=VALUE")
-        if name == "cancel":
-            action.add_argument("--force", action="store_true")
-
-    add_watch(sub, common)
-    sub.add_parser("demo", help="audit and follow jobs on an embedded fake GitLab")
-    serve = sub.add_parser("serve", help="run the fake GitLab, seeded, for other tools")
-    serve.add_argument("--port", type=int, default=0)
-    serve.add_argument(
-        "--rate-limits",
-        choices=("gitlab.com", "off"),
-        default="off",
-        help="simulate GitLab.com's rate limits (2,000/min API, 600/min jobs list) or none",
-    )
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``gitlab-jobs`` with ``argv``; return the exit code."""
-    args = _parser().parse_args(argv)
-    out = Output(getattr(args, "format", "table"))
-    if getattr(args, "debug", False):
-        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+def _complete(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
+    """Answer the shell's completion request, if this run is one (argcomplete installed)."""
+    if "_ARGCOMPLETE" not in environ:
+        return
     try:
-        return asyncio.run(COMMANDS[args.command](args, out))
+        import argcomplete
+    except ImportError:  # the `cli` extra is not installed
+        return
+    argcomplete.autocomplete(parser)
+
+
+def _arguments(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse, letting positionals come after options (``trace acme/app -f 12``)."""
+    args, extras = parser.parse_known_args(argv)
+    unknown = [e for e in extras if e.startswith("-") and e != "-"]
+    if unknown or (extras and not hasattr(args, "target")):
+        parser.error(f"unrecognized arguments: {' '.join(unknown or extras)}")
+    if extras:
+        args.target = [*args.target, *extras]
+    fields = getattr(args, "fields", None)
+    json_fields = getattr(args, "json_fields", None)
+    if json_fields is not None:
+        if fields is not None:
+            parser.error("--json FIELDS and --fields: use one")
+        if getattr(args, "format", "table") not in ("table", "json"):
+            parser.error("--json FIELDS writes JSON: drop --format")
+        args.format, fields = "json", json_fields
+    if fields is not None:
+        from ._fields import FieldError, parse_fields
+
+        try:
+            args.fields = parse_fields(fields)
+        except FieldError as exc:
+            parser.error(str(exc))
+    elif args.command in _FIELDS_COMMANDS:
+        args.fields = None
+    return args
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from .._errors import APIError
+
+    try:
+        return await command(args.command)(args, args.out)
+    except APIError as exc:
+        if 300 <= exc.status < 400:
+            args.redirect_to = await _where_redirected(exc.url)
+        raise
+
+
+async def _where_redirected(url: str) -> str | None:
+    """Where a redirect answered to a JSON request points: asked again without any
+    credential, and told without its query (it may be signed)."""
+    import aiohttp
+    from yarl import URL
+
+    try:
+        timeout = aiohttp.ClientTimeout(total=5)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(url, allow_redirects=False) as resp,
+        ):
+            location = resp.headers.get("Location")
+            if not location:
+                return None
+            target = resp.url.join(URL(location, encoded=True))
+            return str(target.with_query(None).with_fragment(None).with_user(None))
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+
+
+def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None) -> int:
+    """Run ``gitlab-jobs`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    Args:
+        argv: the arguments, without the program name.
+        environ: the environment to read settings from (default ``os.environ``).
+    """
+    env = os.environ if environ is None else environ
+    parser = build_parser()
+    _complete(parser, env)
+    try:
+        args = _arguments(parser, argv)
+    except SystemExit as stop:  # --help, --version, or a usage error (exit 2)
+        return stop.code if isinstance(stop.code, int) else 0
+    if args.command is None:
+        parser.print_help()
+        return 0
+    out = Output(getattr(args, "format", "table"), environ=env)
+    args.out, args.environ, args.relay, args.settings = out, env, None, None
+    args.redirect_to = None
+    logger = logging.getLogger("gitlab_jobs_async")
+    handler: logging.Handler | None = None
+    if args.debug:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.setLevel(logging.DEBUG)
+    else:
+        from ._progress import WarningRelay
+
+        handler = args.relay = WarningRelay(lambda text: out.note(f"warning: {text}"))
+    logger.addHandler(handler)
+    try:
+        return asyncio.run(_run(args))
     except KeyboardInterrupt:
         sys.stdout.flush()
         print("gitlab-jobs: interrupted", file=sys.stderr)
@@ -133,11 +140,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`gitlab-jobs ... | head`): stop quietly, as `cat` does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ConfigError, GitLabError, ValueError, TypeError) as exc:
-        if getattr(args, "debug", False):
+    except Exception as exc:
+        if args.debug:
             traceback.print_exc()
-        print(f"gitlab-jobs: {exc}", file=sys.stderr)
-        return next((code for cls, code in EXIT_CODES if isinstance(exc, cls)), 2)
+        chosen: Any = args.settings
+        message, code = explain(
+            exc,
+            token_kind=chosen.kind if chosen is not None else None,
+            token_source=chosen.token_origin if chosen is not None else None,
+            redirect_to=args.redirect_to,
+        )
+        out.note(message)
+        return code
+    finally:
+        logger.removeHandler(handler)
+        if args.debug:
+            logger.setLevel(logging.NOTSET)
 
 
 def run() -> None:

@@ -24,24 +24,7 @@ from ..webhooks import JobEvent
 from ._output import Output
 from ._settings import ConfigError, client
 
-__all__ = ["add_watch", "cmd_watch", "event_line", "event_record"]
-
-
-def add_watch(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add the ``watch`` command to the ``gitlab-jobs`` subcommands."""
-    watch = sub.add_parser(
-        "watch", parents=[common], help="print job transitions live (new jobs, status changes)"
-    )
-    watch.add_argument("projects", nargs="+", metavar="PROJECT")
-    watch.add_argument("--status", action="append", help="only this status (repeatable)")
-    watch.add_argument("--poll", type=float, default=10.0, help="seconds between polls (10)")
-    watch.add_argument(
-        "--existing",
-        choices=("none", "unfinished", "all"),
-        default="none",
-        help="also print what the first poll finds: unfinished jobs, or all of page 1",
-    )
-    watch.add_argument("--count", type=int, help="stop after this many transitions")
+__all__ = ["cmd_watch", "event_line", "event_record"]
 
 
 def event_record(project: str, event: JobEvent) -> dict[str, Any]:
@@ -88,7 +71,7 @@ async def cmd_watch(
     if args.count is not None and args.count < 1:
         raise ConfigError("--count must be at least 1")
     projects = [int(p) if p.isascii() and p.isdigit() else p for p in args.projects]
-    async with client(args) as gl:
+    async with client(args, args.environ) as gl:
 
         def watch(project: int | str) -> AsyncGenerator[JobEvent, None]:
             return gl.project_jobs.watch(
